@@ -1,0 +1,131 @@
+"""HTTP plumbing shared by the surfaces: JSON responses, request ids, body limits, auth."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from patron.context import RequestContext
+from patron.errors import InvalidInput, PatronError, Unauthorized
+from patron.security.auth import UNAUTHORIZED, Authenticator
+
+M = TypeVar("M", bound=BaseModel)
+REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the client's X-Request-Id when it is sane) and echo it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+                break
+        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "") or uuid.uuid4().hex)
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The request body as JSON: 413 above the limit, 400 when it is not JSON."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise PatronError(413, f"Request body is larger than {max_bytes} bytes.", status=413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise PatronError(413, f"Request body is larger than {max_bytes} bytes.", status=413)
+    if not body.strip():
+        raise InvalidInput(400, "Input is invalid. The request body is empty; send a JSON object.")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(400, f"Input is invalid. The body is not valid JSON: {exc}.") from exc
+
+
+def parse_body(model: type[M], document: Any) -> M:
+    """Validate a JSON document into a wire model; every problem is named in the message."""
+    if not isinstance(document, dict):
+        raise InvalidInput(400, "Input is invalid. The body must be a JSON object.")
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidInput(400, "Input is invalid. " + describe(exc)) from exc
+
+
+def describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:10]:
+        where = ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path"))
+        parts.append(f"{where or 'body'}: {err['msg']}")
+    return "; ".join(parts) + "."
+
+
+def basic_credentials(request: Request) -> tuple[str, str]:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        raise Unauthorized(401, UNAUTHORIZED)
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise Unauthorized(401, UNAUTHORIZED) from exc
+    username, sep, password = decoded.partition(":")
+    if not sep or not username or len(username) > 200 or len(password) > 200:
+        raise Unauthorized(401, UNAUTHORIZED)
+    return username, password
+
+
+async def authenticated(request: Request) -> RequestContext:
+    """The request's context: the till behind its Basic credentials, in that till's org."""
+    authenticator: Authenticator = request.app.state.authenticator
+    username, password = basic_credentials(request)
+    principal = await authenticator.authenticate(username, password)
+    return RequestContext(principal.org_id, principal.actor, request_id(request), principal.config)
+
+
+def parse_int(raw: str | None, name: str, *, default: int | None = None) -> int:
+    if raw is None or raw == "":
+        if default is None:
+            raise InvalidInput(400, f"Input is invalid. {name} is required.")
+        return default
+    text = raw.strip()
+    if not re.fullmatch(r"-?\d{1,18}", text):
+        raise InvalidInput(400, f"Input is invalid. {name} must be a whole number.")
+    return int(text)

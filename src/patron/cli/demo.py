@@ -1,0 +1,119 @@
+"""`patron demo load`: a realistic configuration and customers, so the API answers with data."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from patron.config import Settings
+from patron.context import Actor, RequestContext
+from patron.customers.commands import IdentifierInput, ProfileInput, RegisterCustomer
+from patron.customers.register import register
+from patron.db.engine import Database, create_database
+from patron.db.migrate import upgrade
+from patron.db.uow import unit_of_work
+from patron.errors import PatronError
+from patron.orgs import service as orgs
+from patron.orgs.config import OrgConfig
+from patron.orgs.repository import OrgRepository
+
+app = typer.Typer(help="Fill an org with demo data.", no_args_is_help=True)
+
+FIRST = ("Aarav", "Ananya", "Tom", "Priya", "Rahul", "Meera", "Vikram", "Sara", "Arjun", "Isha", "Kabir",
+         "Diya", "Rohan", "Tara", "Nikhil", "Asha", "Dev", "Leela", "Omar", "Zoya", "Li", "Mei", "Wei", "Chen")
+LAST = ("Sharma", "Iyer", "Sawyer", "Patel", "Reddy", "Nair", "Singh", "Khan", "Gupta", "Das", "Mehta",
+        "Rao", "Kapoor", "Joshi", "Bose", "Wang", "Zhang", "Liu", "Menon", "Pillai")
+CITIES = ("Bangalore", "Mumbai", "Delhi", "Chennai", "Pune", "Hyderabad", "Kolkata")
+
+DEMO_CONFIG = {
+    "primaryIdentifier": "mobile",
+    "defaultPhoneRegion": "IN",
+    "timezone": "Asia/Kolkata",
+    "sources": {"INSTORE": [], "WECHAT": ["WECHAT-CM", "WECHAT-2"], "MOBILE_APP": ["APP-1"], "WEBSITE": []},
+    "extendedFields": [
+        {"name": "gender", "type": "string", "values": ["Male", "Female", "Other"]},
+        {"name": "city", "type": "string"},
+        {"name": "dateOfBirth", "type": "date"},
+    ],
+    "customFields": ["employee", "favouriteStore"],
+    "cardSeries": [{"seriesId": 19, "seriesCode": "GOLDPHY98", "name": "Gold", "statusLabels": ["ACTIVE", "BLOCKED"]}],
+    "statusLabels": ["Active", "Inactive", "Pending Deletion", "Deleted"],
+}
+
+
+def demo_customer(rng: random.Random, index: int, base_mobile: int) -> RegisterCustomer:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    mobile = str(base_mobile + index)
+    identifiers = [
+        IdentifierInput("mobile", mobile),
+        IdentifierInput("email", f"{first}.{last}.{mobile[-6:]}@example.com".lower()),
+    ]
+    if index % 3 == 0:
+        identifiers.append(IdentifierInput("externalId", f"EXT{mobile[-8:]}"))
+    if index % 5 == 0:
+        identifiers.append(IdentifierInput("cardnumber", f"GOLD{mobile[-10:]}", series_id=19, status_label="ACTIVE"))
+    loyalty = "loyalty" if index % 10 else "non_loyalty"
+    if loyalty == "non_loyalty":
+        identifiers = [i for i in identifiers if i.type != "cardnumber"]
+    return RegisterCustomer(
+        loyalty_type=loyalty,
+        profiles=(ProfileInput("INSTORE", None, first, last, tuple(identifiers), None,
+                               {"employee": "true" if index % 17 == 0 else "false"}),),
+        extended_fields={"gender": rng.choice(("Male", "Female")), "city": rng.choice(CITIES)},
+    )
+
+
+async def load(db: Database, org_id: int, count: int, seed: int) -> int:
+    async with unit_of_work(db, write=True) as uow:
+        repo = OrgRepository(uow.session)
+        tills = await repo.tills(org_id)
+        if not tills:
+            raise PatronError(404, f"Org {org_id} does not exist or has no till.")
+        config = await orgs.replace_config(uow, org_id, OrgConfig.model_validate(DEMO_CONFIG))
+    till = tills[0]
+    actor = Actor(till.till_id, till.code, till.name, till.store_code, till.store_name)
+    rng = random.Random(seed)
+    base_mobile = 919800000000 + rng.randrange(0, 90_000_000)
+    created = 0
+    columns = (TextColumn("registering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("customers", total=count)
+        for index in range(count):
+            ctx = RequestContext(org_id, actor, f"demo-{seed}-{index}", config)
+            try:
+                async with unit_of_work(db, write=True) as uow:
+                    await register(uow, ctx, demo_customer(rng, index, base_mobile))
+                created += 1
+            except PatronError:
+                pass  # an identifier an earlier load already used: skip it
+            progress.advance(task)
+    return created
+
+
+@app.command("load")
+def load_command(
+    org: Annotated[int, typer.Option("--org", help="Org id.")],
+    customers: Annotated[int, typer.Option(help="How many customers to register.", min=0, max=1_000_000)] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed (a new seed gives new customers).")] = 1,
+) -> None:
+    """Give the org the demo configuration and register customers through the service."""
+    settings = Settings()
+    upgrade(settings.database_url)
+
+    async def main() -> Any:
+        db = create_database(settings)
+        try:
+            return await load(db, org, customers, seed)
+        finally:
+            await db.dispose()
+
+    try:
+        created = asyncio.run(main())
+    except PatronError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"registered {created} customers in org {org}")

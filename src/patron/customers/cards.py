@@ -1,0 +1,104 @@
+"""Issuing and returning loyalty cards; a card number is also a `cardnumber` identifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from patron.codes import message
+from patron.context import RequestContext
+from patron.customers.commands import IdentifierInput
+from patron.customers.common import card_series, card_status_label
+from patron.customers.domain import clean_custom_fields, validate_extended_fields
+from patron.customers.repository import CustomerRepository
+from patron.db import ids
+from patron.db.models import Card
+from patron.db.uow import UnitOfWork
+from patron.errors import Conflict, InvalidInput, RuleViolation, Warning_
+
+
+@dataclass(frozen=True, slots=True)
+class CardPlan:
+    """A card checked against its series and the stock, ready to issue."""
+
+    number: str
+    series_id: int
+    series_code: str
+    status_label: str
+    external_id: str | None
+    extended_fields: dict[str, object]
+    custom_fields: dict[str, str | None]
+    existing: Card | None
+
+
+async def plan_card(
+    uow: UnitOfWork, ctx: RequestContext, number: str, item: IdentifierInput, conflict_code: int
+) -> tuple[CardPlan, list[Warning_]]:
+    """Check one card to issue; refuse a card held by someone else or absent from stock."""
+    import re
+
+    series = card_series(ctx.config, item)
+    label = card_status_label(series, item.status_label)
+    if series.number_pattern and not re.fullmatch(series.number_pattern, number):
+        raise InvalidInput(400, message(400, detail=f"Card number does not match series {series.series_code}."))
+    repo = CustomerRepository(uow.session)
+    existing = await repo.card(ctx.org_id, number)
+    if existing is not None:
+        if existing.customer_id is not None:
+            raise Conflict(conflict_code, message(conflict_code, detail="The card is issued to a customer."))
+        if existing.series_id != series.series_id:
+            raise InvalidInput(400, message(400, detail=f"The card belongs to series {existing.series_id}."))
+    elif ctx.config.require_precreated_cards:
+        raise RuleViolation(400, message(400, detail="The card is not in stock; create it before issuing."))
+    external = (item.card_external_id or "").strip() or None
+    if external is not None:
+        holder = await repo.card_by_external_id(ctx.org_id, external)
+        if holder is not None and holder.card_number != number:
+            raise Conflict(conflict_code, message(conflict_code, detail="cardExternalId is used by another card."))
+    extended, warnings = validate_extended_fields(dict(item.extended_fields), ctx.config)
+    try:
+        custom = clean_custom_fields(dict(item.custom_fields))
+    except ValueError as exc:
+        raise InvalidInput(1017, message(1017, detail=str(exc))) from exc
+    plan = CardPlan(number, series.series_id, series.series_code, label, external, extended, custom, existing)
+    return plan, warnings
+
+
+async def issue_card(uow: UnitOfWork, ctx: RequestContext, plan: CardPlan, customer_id: int, now: datetime) -> None:
+    card = plan.existing
+    if card is None:
+        card = Card(
+            org_id=ctx.org_id,
+            card_number=plan.number,
+            card_id=await ids.next_id(uow.session, "card"),
+            series_id=plan.series_id,
+            series_code=plan.series_code,
+            created_at=now,
+            created_by_till_id=ctx.actor.till_id,
+            extended_fields={},
+            custom_fields={},
+        )
+        uow.session.add(card)
+    card.customer_id = customer_id
+    card.status_label = plan.status_label
+    card.status_changed_at = now
+    card.issued_at = now
+    if plan.external_id is not None:
+        card.card_external_id = plan.external_id
+    card.extended_fields = {**(card.extended_fields or {}), **plan.extended_fields}
+    card.custom_fields = {**(card.custom_fields or {}), **plan.custom_fields}
+    await uow.session.flush()
+
+
+async def return_card(uow: UnitOfWork, ctx: RequestContext, number: str, now: datetime) -> None:
+    """Take a card off its holder; it stays in stock with its history."""
+    card = await CustomerRepository(uow.session).card(ctx.org_id, number)
+    if card is not None:
+        card.customer_id = None
+        card.status_changed_at = now
+        await uow.session.flush()
+
+
+def require_loyalty(loyalty_type: str) -> None:
+    if loyalty_type != "loyalty":
+        raise RuleViolation(1013, message(1013, detail="Cards are issued to loyalty customers only."))

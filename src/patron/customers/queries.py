@@ -1,0 +1,82 @@
+"""Read use cases: Fetch Customer ID, Fetch Customer Details, Advanced Customer Search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from patron.codes import message
+from patron.context import RequestContext
+from patron.customers import catalog
+from patron.customers.commands import CustomerRef, SearchCustomers, SourceAccount
+from patron.customers.common import customer_id_by_identifier, find_customer, load_view, resolve_account
+from patron.customers.repository import CustomerRepository
+from patron.customers.views import CustomerView, SearchPage
+from patron.db.uow import UnitOfWork
+from patron.errors import InvalidInput, NotFound
+
+MAX_PAGE = 100
+
+
+async def lookup_id(
+    uow: UnitOfWork, ctx: RequestContext, where: SourceAccount, name: str, value: str
+) -> int:
+    source, account = resolve_account(ctx.config, where, allow_all=True)
+    repo = CustomerRepository(uow.session)
+    return await customer_id_by_identifier(repo, ctx, name, value, source, account, catalog.LOOKUP_NAMES)
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    customer: CustomerView
+    source: str
+    account_id: str
+    embeds: tuple[str, ...]
+
+
+def parse_embed(raw: str | None) -> tuple[str, ...]:
+    """Split an embed list; refuse unknown values and those this release cannot answer."""
+    if not raw:
+        return ()
+    wanted = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
+    for value in wanted:
+        if value not in catalog.EMBED_VALUES:
+            raise InvalidInput(400, message(400, detail=f"embed must be among {', '.join(catalog.EMBED_VALUES)}."))
+        if value not in catalog.SUPPORTED_EMBEDS:
+            raise InvalidInput(
+                400, message(400, detail=f"embed={value} is not available yet; supported: "
+                             f"{', '.join(catalog.SUPPORTED_EMBEDS)}.")
+            )
+    return wanted
+
+
+async def details(
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    ref: CustomerRef,
+    where: SourceAccount,
+    embed: str | None,
+    allowed_names: tuple[str, ...] = catalog.DETAILS_LOOKUP_NAMES,
+) -> Details:
+    source, account = resolve_account(ctx.config, where, allow_all=True)
+    embeds = parse_embed(embed)
+    repo = CustomerRepository(uow.session)
+    if ref.identifier is not None and ref.identifier.name not in allowed_names:
+        raise InvalidInput(8013, message(8013, detail=f"identifierName must be one of {', '.join(allowed_names)}."))
+    customer = await find_customer(repo, ctx, ref, source, account)
+    view = await load_view(uow, ctx, customer.customer_id)
+    if source != catalog.ALL_SOURCES and view.profile(source, account) is None:
+        raise NotFound(8065, message(8065))
+    return Details(view, source, account, embeds)
+
+
+async def search(uow: UnitOfWork, ctx: RequestContext, cmd: SearchCustomers) -> SearchPage:
+    q = cmd.q.strip()
+    if not q:
+        raise InvalidInput(400, message(400, detail="q is required."))
+    if len(q) > 100:
+        raise InvalidInput(400, message(400, detail="q is longer than 100 characters."))
+    if not 1 <= cmd.limit <= MAX_PAGE:
+        raise InvalidInput(400, message(400, detail=f"limit must be between 1 and {MAX_PAGE}."))
+    if cmd.offset < 0:
+        raise InvalidInput(400, message(400, detail="offset must be 0 or more."))
+    return await CustomerRepository(uow.session).search(ctx.org_id, q, limit=cmd.limit, offset=cmd.offset)

@@ -1,0 +1,111 @@
+"""Read models of a customer: what the API renders and what events report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TillRef:
+    till_id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierView:
+    type: str
+    value: str
+    source: str
+    account_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileView:
+    source: str
+    account_id: str
+    first_name: str
+    last_name: str
+    comm_channels: list[dict[str, Any]]
+    identifiers: list[IdentifierView]
+    created_at: datetime
+    updated_at: datetime
+    created_by: TillRef
+    updated_by: TillRef
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    card_id: int
+    card_number: str
+    series_id: int
+    series_code: str
+    series_name: str | None
+    status_label: str
+    card_external_id: str | None
+    extended_fields: dict[str, Any]
+    custom_fields: dict[str, Any]
+    issued_at: datetime | None
+    created_at: datetime
+    status_changed_at: datetime
+    created_by_till_id: int
+    customer_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentView:
+    program_id: int
+    tier_number: int | None
+    loyalty_points: int
+    tier_expires_at: datetime | None
+    points_expire_at: datetime | None
+    enrolled_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    org_id: int
+    customer_id: int
+    loyalty_type: str
+    status_label: str
+    extended_fields: dict[str, Any]
+    custom_fields: dict[str, Any]
+    associated_with: str | None
+    created_from_source: str
+    fraud_status: str
+    lifetime_purchases: Decimal
+    registered_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    created_by: TillRef
+    updated_by: TillRef
+    profiles: list[ProfileView] = field(default_factory=list)
+    cards: list[CardView] = field(default_factory=list)
+    enrollments: list[EnrollmentView] = field(default_factory=list)
+
+    def identifiers(self) -> list[IdentifierView]:
+        return [i for p in self.profiles for i in p.identifiers]
+
+    def has_identifier_type(self, id_type: str) -> bool:
+        return any(i.type == id_type for i in self.identifiers())
+
+    def profile(self, source: str, account_id: str) -> ProfileView | None:
+        return next(
+            (p for p in self.profiles if p.source == source and p.account_id == account_id), None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    customer_id: int
+    matched: list[IdentifierView]
+    profiles: list[tuple[str, str, str, str]]  # source, account_id, first_name, last_name
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    total: int
+    hits: list[SearchHit]

@@ -1,0 +1,63 @@
+"""The unit of work: one transaction per request or job, and the outbox inside it.
+
+Services record domain events on the unit of work and never commit. On commit the unit of
+work writes every recorded event into `outbox_event` in the same transaction, so a change
+and its event are stored together or not at all; delivery reads the outbox after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.db.engine import Database
+
+if TYPE_CHECKING:
+    from patron.events.domain import DomainEvent
+
+
+class UnitOfWork:
+    def __init__(self, session: AsyncSession, *, writable: bool) -> None:
+        self.session = session
+        self.writable = writable
+        self._events: list[DomainEvent] = []
+
+    @property
+    def dialect(self) -> str:
+        bind = self.session.bind
+        return bind.dialect.name
+
+    def record(self, event: DomainEvent) -> None:
+        """Queue a domain event; it is written to the outbox when the work commits."""
+        if not self.writable:
+            raise RuntimeError("a read-only unit of work cannot record events")
+        self._events.append(event)
+
+    @property
+    def events(self) -> tuple[DomainEvent, ...]:
+        return tuple(self._events)
+
+    async def commit(self) -> None:
+        from patron.events.outbox import write_events
+
+        if self._events:
+            await write_events(self.session, self._events)
+            self._events.clear()
+        await self.session.commit()
+
+
+@asynccontextmanager
+async def unit_of_work(db: Database, *, write: bool) -> AsyncIterator[UnitOfWork]:
+    """Open a transaction; commit on a clean exit (writes), roll back on any error."""
+    factory = db.write_sessions if write else db.read_sessions
+    async with factory() as session:
+        uow = UnitOfWork(session, writable=write)
+        try:
+            yield uow
+            if write:
+                await uow.commit()
+        finally:
+            await session.rollback()

@@ -1,0 +1,44 @@
+"""Domain events: what happened to a customer, recorded by services on the unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from patron.context import Actor
+from patron.customers.domain import FieldChange
+from patron.customers.views import CustomerView
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    previous_label: str | None
+    current_label: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerAdded:
+    customer: CustomerView
+    actor: Actor
+    source: str
+    account_id: str
+    occurred_at: datetime
+    request_id: str
+    name: str = "customerAdded"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerUpdated:
+    customer: CustomerView
+    actor: Actor
+    source: str
+    account_id: str
+    occurred_at: datetime
+    request_id: str
+    updated_fields: tuple[FieldChange, ...] = ()
+    status: StatusChange | None = None
+    name: str = field(default="customerUpdated")
+
+
+DomainEvent = CustomerAdded | CustomerUpdated

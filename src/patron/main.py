@@ -1,0 +1,74 @@
+"""The ASGI application. Nothing is built at import: `create_app(settings)` builds it, and
+`patron.main:app` (used by tools that import an app object) is made on first access."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from patron import __version__
+from patron.api import orgs
+from patron.api.http import JSONResponse, RequestIdMiddleware
+from patron.api.v2 import customers, errors
+from patron.config import Settings
+from patron.db.engine import create_database
+from patron.logs import configure_logging
+from patron.security.auth import Authenticator
+from patron.security.throttle import LoginThrottle
+
+DESCRIPTION = """\
+Patron keeps one record per customer across every channel and serves the v2 customers API.
+Authenticate with HTTP Basic credentials of a till (`patron org create NAME --json`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        db = create_database(settings)
+        app.state.db = db
+        app.state.authenticator = Authenticator(
+            db,
+            cache_seconds=settings.auth_cache_seconds,
+            throttle=LoginThrottle(settings.auth_max_failures, settings.auth_failure_window_seconds),
+        )
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Patron",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestIdMiddleware)
+    errors.install(app)
+    app.include_router(customers.router)
+    app.include_router(orgs.router)
+
+    @app.get("/health", summary="Health check", tags=["ops"])
+    async def health() -> JSONResponse:
+        async with app.state.db.reader.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

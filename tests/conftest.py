@@ -1,0 +1,167 @@
+"""Shared fixtures: the app on SQLite and on a PostgreSQL server the session starts, and
+orgs created through the service layer. Every test that takes `client` runs on both."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from patron.config import Settings
+from patron.db.migrate import upgrade
+from patron.db.uow import unit_of_work
+from patron.main import create_app
+from patron.orgs import service as orgs
+from patron.orgs.config import OrgConfig
+from tests import pg
+
+ENGINES = ["sqlite", "postgresql"]
+
+# The org configuration most tests use (the shape of the issue's example, extended).
+CONFIG: dict[str, Any] = {
+    "primaryIdentifier": "mobile",
+    "defaultPhoneRegion": "IN",
+    "sources": {
+        "INSTORE": [],
+        "WECHAT": ["WECHAT-CM", "WECHAT-2"],
+        "MOBILE_APP": ["400"],
+        "FACEBOOK": ["FB-1"],
+        "MARTJACK": [],
+    },
+    "extendedFields": [
+        {"name": "gender", "type": "string", "values": ["Male", "Female"]},
+        {"name": "city", "type": "string"},
+        {"name": "age", "type": "integer"},
+    ],
+    "customFields": ["employee", "dateofbirth"],
+    "cardSeries": [
+        {"seriesId": 19, "seriesCode": "GOLDPHY98", "statusLabels": ["ACTIVE", "BLOCKED"]},
+        {"seriesId": 23, "seriesCode": "SILVER23", "name": "Silver"},
+    ],
+    "statusLabels": ["Active", "Inactive", "Pending Deletion", "Deleted"],
+}
+
+_TABLE = re.compile(r"\b(org|till|customer\w*|card|loyalty_enrollment|outbox_event|search_term)\b")
+_EXEMPT = re.compile(r"id_sequence|alembic_version|pg_advisory|nextval|sqlite_master|^\s*(SELECT 1|PRAGMA|BEGIN|COMMIT|ROLLBACK)", re.I)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if os.environ.get("PATRON_TEST_POSTGRES_URL"):
+        yield os.environ["PATRON_TEST_POSTGRES_URL"]
+        return
+    server = pg.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def unscoped_queries() -> list[str]:
+    return []
+
+
+@dataclass
+class Harness:
+    engine: str
+    app: Any
+    http: httpx.AsyncClient
+    settings: Settings
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+async def harness(request: pytest.FixtureRequest, unscoped_queries: list[str]) -> AsyncIterator[Harness]:
+    engine = request.param
+    tmp = Path(tempfile.mkdtemp(prefix="patron-test-"))
+    if engine == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp / 'patron.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    await asyncio.to_thread(upgrade, url)
+    settings = Settings(database_url=url, auth_max_failures=5, auth_failure_window_seconds=60)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        db = app.state.db
+        for eng in {db.writer, db.reader}:
+            event.listen(eng.sync_engine, "before_cursor_execute", _org_scope_guard(unscoped_queries))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://patron.test") as http:
+            yield Harness(engine, app, http, settings)
+
+
+def _org_scope_guard(sink: list[str]) -> Any:
+    def check(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if _EXEMPT.search(statement) or not _TABLE.search(statement):
+            return
+        if "org_id" not in statement:
+            sink.append(statement)
+
+    return check
+
+
+@pytest.fixture(autouse=True)
+def _every_query_is_org_scoped(unscoped_queries: list[str]) -> Iterator[None]:
+    unscoped_queries.clear()
+    yield
+    assert not unscoped_queries, f"queries without an org scope: {unscoped_queries[:3]}"
+
+
+_names = itertools.count(1)
+
+
+@dataclass
+class OrgClient:
+    """An HTTP client authenticated as an org's first till."""
+
+    org_id: int
+    username: str
+    password: str
+    harness: Harness
+
+    @property
+    def auth(self) -> dict[str, str]:
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.auth, **kwargs.pop("headers", {})}
+        return await self.harness.http.request(method, url, headers=headers, **kwargs)
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PUT", url, **kwargs)
+
+
+async def make_org(harness: Harness, config: dict[str, Any] | None = None) -> OrgClient:
+    async with unit_of_work(harness.app.state.db, write=True) as uow:
+        creds = await orgs.create_org(
+            uow, name=f"Test org {next(_names)}", config=OrgConfig.model_validate(config or CONFIG)
+        )
+    return OrgClient(creds.org_id, creds.username, creds.password, harness)
+
+
+@pytest.fixture
+async def client(harness: Harness) -> OrgClient:
+    return await make_org(harness)
+
+
+@pytest.fixture
+async def other_client(harness: Harness) -> OrgClient:
+    return await make_org(harness)
