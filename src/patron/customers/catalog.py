@@ -67,7 +67,7 @@ EMBED_VALUES = (
     "CUSTOMERIMAGE",
 )
 # Embeds this release can answer from stored data; the others are refused, not faked.
-SUPPORTED_EMBEDS = ("points", "mlp")
+SUPPORTED_EMBEDS = ("mlp",)
 
 
 def canonical_type(raw: str) -> str | None:

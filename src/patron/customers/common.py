@@ -192,11 +192,15 @@ def channels_text(channels: list[dict[str, Any]]) -> str:
 
 async def find_customer(
     repo: CustomerRepository, ctx: RequestContext, ref: CustomerRef, source: str, account: str,
-    *, missing_code: int = 8015,
+    *, missing_code: int = 8015, lock: bool = False,
 ) -> Customer:
-    """The customer a request addresses, by id or by an identifier in the source account."""
+    """The customer a request addresses, by id or by an identifier in the source account.
+
+    `lock` takes the row for the rest of the transaction (PostgreSQL), so concurrent
+    writers of one customer apply one after the other and no update is lost.
+    """
     if ref.customer_id is not None:
-        customer = await repo.get(ctx.org_id, ref.customer_id)
+        customer = await repo.get(ctx.org_id, ref.customer_id, for_update=lock)
         if customer is None:
             raise NotFound(missing_code, message(missing_code))
         if customer.merged_into_id is not None:
@@ -206,7 +210,7 @@ async def find_customer(
     customer_id = await customer_id_by_identifier(
         repo, ctx, ref.identifier.name, ref.identifier.value, source, account, catalog.LOOKUP_NAMES
     )
-    customer = await repo.get(ctx.org_id, customer_id)
+    customer = await repo.get(ctx.org_id, customer_id, for_update=lock)
     assert customer is not None
     return customer
 

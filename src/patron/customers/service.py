@@ -50,7 +50,7 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
     config = ctx.config
     source, account = resolve_account(config, cmd.where)
     repo = CustomerRepository(uow.session)
-    customer = await find_customer(repo, ctx, cmd.ref, source, account, missing_code=8009)
+    customer = await find_customer(repo, ctx, cmd.ref, source, account, missing_code=8009, lock=True)
     profile = next(
         (p for p in await repo.profiles_of(ctx.org_id, customer.customer_id)
          if p.source == source and p.account_id == account),
@@ -161,7 +161,7 @@ async def update_status(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateStatus)
     if len(reason) > 500:
         raise InvalidInput(400, message(400, detail="reason is longer than 500 characters."))
     repo = CustomerRepository(uow.session)
-    customer = await find_customer(repo, ctx, cmd.ref, source, account)
+    customer = await find_customer(repo, ctx, cmd.ref, source, account, lock=True)
     previous = customer.status_label
     if previous == label:
         return False

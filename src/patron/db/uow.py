@@ -59,5 +59,8 @@ async def unit_of_work(db: Database, *, write: bool) -> AsyncIterator[UnitOfWork
             yield uow
             if write:
                 await uow.commit()
-        finally:
+        except BaseException:
             await session.rollback()
+            raise
+        # Leaving the block closes the session: the connection returns to the pool (its
+        # read transaction ends there) and loaded rows stay readable, detached.

@@ -1,0 +1,93 @@
+"""The command-line contract: `patron org create --json`, `till create`, `config`, `demo load`,
+and `patron run` serving /health on PATRON_HOST:PATRON_PORT (as `make run` does)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+PATRON = [sys.executable, "-m", "patron.cli"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PATRON_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+
+
+def patron(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PATRON, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_org_create_prints_the_first_till_as_json(env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "org.json"
+    config.write_text(json.dumps({"primaryIdentifier": "email", "sources": {"INSTORE": [], "WECHAT": ["W1"]}}))
+    out = patron(env, "org", "create", "Acme", "--config", str(config), "--json")
+    assert out.returncode == 0, out.stderr
+    creds = json.loads(out.stdout)
+    assert set(creds) == {"orgId", "username", "password"}
+    assert isinstance(creds["orgId"], int) and len(creds["password"]) >= 24
+    shown = patron(env, "config", "get", "--org", str(creds["orgId"]))
+    assert json.loads(shown.stdout)["primaryIdentifier"] == "email"
+    till = patron(env, "till", "create", "--org", str(creds["orgId"]), "--json")
+    assert json.loads(till.stdout)["username"] != creds["username"]
+
+
+def test_invalid_config_is_refused_with_a_readable_error(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"sources": {"MARS": []}, "defaultPhoneRegion": "ZZ"}))
+    out = patron(env, "org", "create", "Acme", "--config", str(bad), "--json")
+    assert out.returncode == 1
+    assert "MARS" in out.stderr and "ZZ" in out.stderr
+    assert out.stdout == ""
+
+
+def test_config_set_replaces_the_document(env: dict[str, str]) -> None:
+    org = json.loads(patron(env, "org", "create", "Acme", "--json").stdout)["orgId"]
+    document = json.dumps({"sources": {"INSTORE": []}, "customFields": ["employee"]})
+    assert patron(env, "config", "set", "--org", str(org), "-", stdin=document).returncode == 0
+    assert json.loads(patron(env, "config", "get", "--org", str(org)).stdout)["customFields"] == ["employee"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_serves_health_and_the_api_on_the_configured_port(env: dict[str, str], tmp_path: Path) -> None:
+    creds = json.loads(patron(env, "org", "create", "Acme", "--json").stdout)
+    assert patron(env, "demo", "load", "--org", str(creds["orgId"]), "--customers", "5").returncode == 0
+    port = _free_port()
+    log = tmp_path / "server.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [*PATRON, "run"], env={**env, "PATRON_HOST": "127.0.0.1", "PATRON_PORT": str(port)},
+            stdout=subprocess.DEVNULL, stderr=sink, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not answer /health"
+            assert server.poll() is None, log.read_text()
+            time.sleep(0.1)
+        found = httpx.get(f"http://127.0.0.1:{port}/v2/customers/search", params={"q": "9"},
+                          auth=(creds["username"], creds["password"]), timeout=5)
+        assert found.status_code == 200
+        assert found.json()["pagination"]["total"] == 5
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
