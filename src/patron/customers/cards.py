@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from patron.codes import message
@@ -35,21 +36,22 @@ async def plan_card(
     uow: UnitOfWork, ctx: RequestContext, number: str, item: IdentifierInput, conflict_code: int
 ) -> tuple[CardPlan, list[Warning_]]:
     """Check one card to issue; refuse a card held by someone else or absent from stock."""
-    import re
-
+    repo = CustomerRepository(uow.session)
+    existing = await repo.card(ctx.org_id, number)
+    if existing is not None and item.series_id is None and not item.series_code:
+        # A card in stock already knows its series (the seed's #21 sample names none).
+        item = replace(item, series_id=existing.series_id)
     series = card_series(ctx.config, item)
     label = card_status_label(series, item.status_label)
     if series.number_pattern and not re.fullmatch(series.number_pattern, number):
         raise InvalidInput(400, message(400, detail=f"Card number does not match series {series.series_code}."))
-    repo = CustomerRepository(uow.session)
-    existing = await repo.card(ctx.org_id, number)
     if existing is not None:
         if existing.customer_id is not None:
             raise Conflict(conflict_code, message(conflict_code, detail="The card is issued to a customer."))
         if existing.series_id != series.series_id:
             raise InvalidInput(400, message(400, detail=f"The card belongs to series {existing.series_id}."))
     elif ctx.config.require_precreated_cards:
-        raise RuleViolation(400, message(400, detail="The card is not in stock; create it before issuing."))
+        raise InvalidInput(400, message(400, detail="The card is not in stock; create it before issuing."))
     external = (item.card_external_id or "").strip() or None
     if external is not None:
         holder = await repo.card_by_external_id(ctx.org_id, external)

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
-from patron.customers.commands import UpdateCustomer, UpdateStatus
+from patron.customers.commands import IdentifierInput, UpdateCustomer, UpdateStatus
 from patron.customers.common import (
     channels_text,
     clean_comm_channels,
@@ -27,12 +27,13 @@ from patron.customers.domain import (
     unknown_custom_fields,
     validate_extended_fields,
 )
-from patron.customers.register import REGISTER_CODES, _check_enrollments, _enrollment_rows
+from patron.customers.register import _check_enrollments, _enrollment_rows
 from patron.customers.repository import CustomerRepository
 from patron.db.base import utcnow
 from patron.db.models import CustomerProfile, LoyaltyEnrollment
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound, RuleViolation, Warning_
+from patron.orgs.config import OrgConfig
 from patron.events.domain import CustomerUpdated, StatusChange
 
 CONVERSION_CODES = {"mobile": 1006, "email": 1048, "externalId": 1049}
@@ -68,8 +69,7 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
         if p.identifiers:
             held = {(i.id_type, i.value) for i in await repo.identifiers_of(ctx.org_id, customer.customer_id)
                     if i.source == source and i.account_id == account}
-            cleaned = [clean_identifier(i, config, REGISTER_CODES) for i in p.identifiers]
-            if any((c.type, c.value) not in held for c in cleaned):
+            if not all(_held(i, held, config) for i in p.identifiers):
                 warnings.append(Warning_(91006, message(91006, "identifiers")))
         if p.comm_channels is not None:
             channels = clean_comm_channels(p.comm_channels, config, source)
@@ -128,6 +128,15 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
     view = await load_view(uow, ctx, customer.customer_id)
     uow.record(CustomerUpdated(view, ctx.actor, source, account, now, ctx.request_id, tuple(changes)))
     return Updated(customer.customer_id, warnings, changed=True)
+
+
+def _held(item: IdentifierInput, held: set[tuple[str, str]], config: OrgConfig) -> bool:
+    """Whether the profile already holds this identifier (an invalid one it cannot hold)."""
+    try:
+        cleaned = clean_identifier(item, config, {})
+    except InvalidInput:
+        return False
+    return (cleaned.type, cleaned.value) in held
 
 
 def _name_changes(
