@@ -66,3 +66,11 @@ async def history(harness: Any, org_id: int, customer_id: int) -> list[CustomerC
 
 def codes(body: dict[str, Any], key: str = "errors") -> list[int]:
     return [item["code"] for item in body.get(key, [])]
+
+
+async def add_till(harness: Any, org_id: int, code: str) -> None:
+    """Give an org another till (as `patron till create` does)."""
+    from patron.orgs.service import create_till
+
+    async with unit_of_work(harness.app.state.db, write=True) as uow:
+        await create_till(uow, org_id=org_id, code=code)

@@ -63,6 +63,7 @@ MESSAGES: dict[int, str] = {
     8067: "Same customer found in other source. The account is already merged with user id {x}.",
     8069: "The customer is merged into another account.",
     91006: "{x} update is not allowed.",
+    91020: "Invalid TILL passed for registration.",
     91015: "Failed to update extended fields; or field {x} length too long.",
 }
 

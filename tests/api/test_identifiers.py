@@ -351,3 +351,12 @@ async def test_a_returned_card_is_reissued_in_its_own_series_without_naming_it(c
     assert r.status_code == 200, r.text
     details = (await client.get(f"/v2/customers/{second}", params={"source": "INSTORE"})).json()
     assert [(c["cardNumber"], c["seriesId"]) for c in details["cardDetails"]] == [(number, 23)]
+
+
+async def test_a_series_limits_the_cards_one_customer_holds(client: OrgClient) -> None:
+    cid = await register(client)
+    assert (await change(client, cid, add=[card(token("G"), seriesId=19)])).status_code == 200
+    r = await change(client, cid, add=[card(token("G"), seriesId=19)])
+    assert r.status_code == 400 and codes(r.json()) == [400]
+    # Another series is counted on its own.
+    assert (await change(client, cid, add=[card(token("S"), seriesId=23)])).status_code == 200

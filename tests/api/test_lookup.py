@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import OrgClient
-from tests.support import codes, email, mobile, register_body, token
+from tests.support import add_till, codes, email, mobile, register_body, token
 
 
 async def registered(client: OrgClient, **kwargs: object) -> tuple[int, str, str, str]:
@@ -86,6 +86,7 @@ async def test_details_of_a_source_the_customer_lacks_are_8065(client: OrgClient
 
 
 async def test_details_by_identifier_add_fraud_details_and_association(client: OrgClient) -> None:
+    await add_till(client.harness, client.org_id, "bukl.till")
     cid, number, *_ = await registered(client, associatedWith="bukl.till")
     r = await client.get("/v2/customers/lookup/customerDetails",
                          params={"source": "INSTORE", "identifierName": "mobile", "identifierValue": number})
@@ -112,3 +113,8 @@ async def test_embeds_that_cannot_be_answered_are_refused(client: OrgClient, emb
 async def test_non_numeric_customer_id_reads_as_not_found(client: OrgClient) -> None:
     r = await client.get("/v2/customers/abc", params={"source": "ALL"})
     assert r.status_code == 404 and codes(r.json()) == [8015]
+
+
+async def test_registration_at_an_unknown_till_is_91020(client: OrgClient) -> None:
+    r = await client.post("/v2/customers", json=register_body(associatedWith="no.such.till"))
+    assert r.status_code == 400 and codes(r.json()) == [91020]

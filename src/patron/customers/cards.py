@@ -33,9 +33,17 @@ class CardPlan:
 
 
 async def plan_card(
-    uow: UnitOfWork, ctx: RequestContext, number: str, item: IdentifierInput, conflict_code: int
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    number: str,
+    item: IdentifierInput,
+    conflict_code: int,
+    *,
+    holder_id: int | None,
+    pending: list[CardPlan],
 ) -> tuple[CardPlan, list[Warning_]]:
-    """Check one card to issue; refuse a card held by someone else or absent from stock."""
+    """Check one card to issue; refuse a card held by someone else or absent from stock,
+    and a card beyond the series' maxActiveCards for its holder (counting `pending`)."""
     repo = CustomerRepository(uow.session)
     existing = await repo.card(ctx.org_id, number)
     if existing is not None and item.series_id is None and not item.series_code:
@@ -45,6 +53,13 @@ async def plan_card(
     label = card_status_label(series, item.status_label)
     if series.number_pattern and not re.fullmatch(series.number_pattern, number):
         raise InvalidInput(400, message(400, detail=f"Card number does not match series {series.series_code}."))
+    held = sum(1 for p in pending if p.series_id == series.series_id)
+    if holder_id is not None:
+        held += await repo.count_cards(ctx.org_id, holder_id, series.series_id)
+    if held >= series.max_active_cards:
+        raise InvalidInput(
+            400, message(400, detail=f"Series {series.series_code} allows {series.max_active_cards} card(s) per customer.")
+        )
     if existing is not None:
         if existing.customer_id is not None:
             raise Conflict(conflict_code, message(conflict_code, detail="The card is issued to a customer."))

@@ -77,7 +77,7 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     for a in adds:
         if a.type == catalog.CARD:
             require_loyalty(customer.loyalty_type)
-            plan, _ = await plan_card(uow, ctx, a.value, a.raw, 8007)
+            plan, _ = await plan_card(uow, ctx, a.value, a.raw, 8007, holder_id=cid, pending=plans)
             plans.append(plan)
 
     now = utcnow()

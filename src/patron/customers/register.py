@@ -43,6 +43,7 @@ from patron.db.models import Customer, CustomerProfile, LoyaltyEnrollment
 from patron.db.uow import UnitOfWork
 from patron.errors import Conflict, InvalidInput, Warning_
 from patron.events.domain import CustomerAdded, CustomerUpdated
+from patron.orgs.repository import OrgRepository
 
 REGISTER_CODES = {"mobile": 1001, "email": 1002, "externalId": 1003}
 TAKEN_CODES = {"mobile": 1032, "email": 1016, "externalId": 1033}
@@ -131,11 +132,17 @@ async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) 
     if len(targets) > 1:
         raise Conflict(8053, message(8053))
 
+    if cmd.associated_with and await OrgRepository(uow.session).till_by_code(ctx.org_id, cmd.associated_with) is None:
+        raise InvalidInput(91020, message(91020, detail=f"No till '{cmd.associated_with}' in this org."))
+    holder = next(iter(targets), None)
     for p in profiles:
         for ident in p.identifiers:
             if ident.type == catalog.CARD:
                 require_loyalty(cmd.loyalty_type)
-                plan, card_warnings = await plan_card(uow, ctx, ident.value, ident.raw, 1014)
+                pending = [c for q in profiles for c in q.cards]
+                plan, card_warnings = await plan_card(
+                    uow, ctx, ident.value, ident.raw, 1014, holder_id=holder, pending=pending
+                )
                 p.cards.append(plan)
                 warnings.extend(card_warnings)
 

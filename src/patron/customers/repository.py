@@ -79,6 +79,12 @@ class CustomerRepository:
         stmt = select(Card).where(Card.org_id == org_id, Card.card_external_id == external_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def count_cards(self, org_id: int, customer_id: int, series_id: int) -> int:
+        stmt = select(func.count()).where(
+            Card.org_id == org_id, Card.customer_id == customer_id, Card.series_id == series_id
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def enrollments_of(self, org_id: int, customer_id: int) -> list[LoyaltyEnrollment]:
         stmt = select(LoyaltyEnrollment).where(
             LoyaltyEnrollment.org_id == org_id, LoyaltyEnrollment.customer_id == customer_id
