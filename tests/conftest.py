@@ -53,7 +53,11 @@ CONFIG: dict[str, Any] = {
 }
 
 _TABLE = re.compile(r"\b(org|till|customer\w*|card|loyalty_enrollment|outbox_event|search_term)\b")
-_EXEMPT = re.compile(r"id_sequence|alembic_version|pg_advisory|nextval|sqlite_master|^\s*(SELECT 1|PRAGMA|BEGIN|COMMIT|ROLLBACK|ANALYZE|SET|EXPLAIN)", re.I)
+_EXEMPT = re.compile(
+    r"id_sequence|alembic_version|pg_advisory|nextval|sqlite_master"
+    r"|^\s*(SELECT 1|PRAGMA|BEGIN|COMMIT|ROLLBACK|ANALYZE|SET|EXPLAIN)",
+    re.I,
+)
 
 
 @pytest.fixture(scope="session")

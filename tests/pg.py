@@ -48,7 +48,7 @@ def _demote() -> tuple[Callable[[], None] | None, int | None, int | None]:
             continue
         uid, gid = entry.pw_uid, entry.pw_gid
 
-        def drop() -> None:
+        def drop(uid: int = uid, gid: int = gid) -> None:
             os.setgid(gid)
             os.setuid(uid)
 
@@ -70,7 +70,9 @@ class PostgresServer:
     def stop(self) -> None:
         subprocess.run(
             [str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"],
-            preexec_fn=self.preexec, capture_output=True, check=False,
+            preexec_fn=self.preexec,
+            capture_output=True,
+            check=False,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -83,9 +85,21 @@ def start() -> PostgresServer:
         os.chown(root, uid, gid)
     data = root / "data"
     subprocess.run(
-        [str(bindir / "initdb"), "-D", str(data), "-U", "patron", "--auth=trust", "-E", "UTF8",
-         "--locale=C", "--no-sync"],
-        preexec_fn=preexec, check=True, capture_output=True,
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "patron",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        preexec_fn=preexec,
+        check=True,
+        capture_output=True,
     )
     port = _free_port()
     options = (
@@ -93,8 +107,22 @@ def start() -> PostgresServer:
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "-t", "60", "start"],
-        preexec_fn=preexec, check=True, capture_output=True,
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        preexec_fn=preexec,
+        check=True,
+        capture_output=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -40,7 +40,12 @@ def register_body(
     **top: Any,
 ) -> dict[str, Any]:
     identifiers = [{"type": "mobile", "value": mobile_number or mobile()}] + (extra or [])
-    profile: dict[str, Any] = {"firstName": first, "lastName": last, "identifiers": identifiers, "source": source}
+    profile: dict[str, Any] = {
+        "firstName": first,
+        "lastName": last,
+        "identifiers": identifiers,
+        "source": source,
+    }
     if account_id is not None:
         profile["accountId"] = account_id
     return {"loyaltyInfo": {"loyaltyType": loyalty}, "profiles": [profile], **top}

@@ -41,17 +41,13 @@ MESSAGES: dict[int, str] = {
     8010: "communication channel is invalid.",
     8011: "Invalid source account passed.",
     8012: "Invalid source passed.",
-    8013: (
-        "Customer identifier is invalid. Also check if the parameter identifierName "
-        "is passed correctly."
-    ),
+    8013: ("Customer identifier is invalid. Also check if the parameter identifierName is passed correctly."),
     8015: "No customer found with the given identifier.",
     8045: "Account id is not passed.",
     8050: "Same Customer found in other sources,Combining",
     8051: "Same identifier found in other source. Merging into the account with user id {x}.",
     8053: (
-        "Each identifier is registered with a different customer in other source. "
-        "Unable to merge accounts."
+        "Each identifier is registered with a different customer in other source. Unable to merge accounts."
     ),
     8055: "Invalid email id.",
     8056: "Invalid mobile number.",

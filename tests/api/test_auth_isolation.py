@@ -20,15 +20,17 @@ async def test_missing_credentials_are_401_in_the_v2_envelope(client: OrgClient)
 
 
 async def test_wrong_password_is_401(client: OrgClient) -> None:
-    r = await client.harness.http.get("/v2/customers/search", params={"q": "a"},
-                                      headers=basic(client.username, "wrong"))
+    r = await client.harness.http.get(
+        "/v2/customers/search", params={"q": "a"}, headers=basic(client.username, "wrong")
+    )
     assert r.status_code == 401
 
 
 async def test_malformed_authorization_header_is_401(client: OrgClient) -> None:
     for header in ("Bearer abc", "Basic !!!", "Basic " + base64.b64encode(b"nocolon").decode()):
-        r = await client.harness.http.get("/v2/customers/search", params={"q": "a"},
-                                          headers={"Authorization": header})
+        r = await client.harness.http.get(
+            "/v2/customers/search", params={"q": "a"}, headers={"Authorization": header}
+        )
         assert r.status_code == 401
 
 
@@ -36,9 +38,13 @@ async def test_repeated_failures_throttle_that_username_only(harness) -> None:  
     victim = await make_org(harness)
     bystander = await make_org(harness)
     for _ in range(harness.settings.auth_max_failures):
-        r = await harness.http.get("/v2/customers/search", params={"q": "a"}, headers=basic(victim.username, "bad"))
+        r = await harness.http.get(
+            "/v2/customers/search", params={"q": "a"}, headers=basic(victim.username, "bad")
+        )
         assert r.status_code == 401
-    r = await harness.http.get("/v2/customers/search", params={"q": "a"}, headers=basic(victim.username, "bad"))
+    r = await harness.http.get(
+        "/v2/customers/search", params={"q": "a"}, headers=basic(victim.username, "bad")
+    )
     assert r.status_code == 429
     assert int(r.headers["retry-after"]) >= 1
     assert codes(r.json()) == [429]
@@ -61,7 +67,9 @@ async def test_every_response_carries_a_request_id_and_echoes_the_clients(client
     assert r.headers["x-request-id"] == "till-42.req-7"
 
 
-async def test_another_orgs_customer_reads_as_not_found_by_id(client: OrgClient, other_client: OrgClient) -> None:
+async def test_another_orgs_customer_reads_as_not_found_by_id(
+    client: OrgClient, other_client: OrgClient
+) -> None:
     cid = (await client.post("/v2/customers", json=register_body())).json()["createdId"]
     theirs = await other_client.get(f"/v2/customers/{cid}", params={"source": "ALL"})
     missing = await other_client.get("/v2/customers/999999999999", params={"source": "ALL"})
@@ -73,11 +81,15 @@ async def test_another_orgs_customer_reads_as_not_found_by_id(client: OrgClient,
 async def test_another_orgs_customer_cannot_be_changed(client: OrgClient, other_client: OrgClient) -> None:
     number = mobile()
     cid = (await client.post("/v2/customers", json=register_body(number))).json()["createdId"]
-    put = await other_client.put(f"/v2/customers/{cid}", params={"source": "INSTORE"},
-                                 json={"profiles": [{"firstName": "Mallory"}]})
+    put = await other_client.put(
+        f"/v2/customers/{cid}", params={"source": "INSTORE"}, json={"profiles": [{"firstName": "Mallory"}]}
+    )
     assert put.status_code == 404 and codes(put.json()) == [8009]
-    change = await other_client.post(f"/v2/customers/{cid}/changeIdentifier", params={"source": "INSTORE"},
-                                     json={"add": [{"type": "email", "value": "x@example.com"}]})
+    change = await other_client.post(
+        f"/v2/customers/{cid}/changeIdentifier",
+        params={"source": "INSTORE"},
+        json={"add": [{"type": "email", "value": "x@example.com"}]},
+    )
     assert change.status_code == 404 and codes(change.json()) == [8009]
     mine = (await client.get(f"/v2/customers/{cid}", params={"source": "INSTORE"})).json()
     assert mine["profiles"][0]["firstName"] == "Tom"

@@ -79,9 +79,9 @@ async def test_adding_wechat_in_a_new_account_creates_the_profile_and_reports_it
         ("wechat", None, wx)
     ]
     rows = (await history(client.harness, client.org_id, cid))[before:]
-    assert [
-        (h.field_name, h.previous_value, h.current_value, h.source, h.account_id) for h in rows
-    ] == [("wechat", None, wx, "WECHAT", "WECHAT-CM")]
+    assert [(h.field_name, h.previous_value, h.current_value, h.source, h.account_id) for h in rows] == [
+        ("wechat", None, wx, "WECHAT", "WECHAT-CM")
+    ]
 
 
 async def test_replacing_an_email_in_one_call_swaps_the_lookups(client: OrgClient) -> None:
@@ -227,9 +227,7 @@ async def test_loyalty_customer_keeps_the_primary_identifier(client: OrgClient) 
 
 
 @pytest.mark.parametrize("payload", [b"{}", b'{"add": [], "remove": []}', b""])
-async def test_a_request_with_nothing_to_add_or_remove_is_400(
-    client: OrgClient, payload: bytes
-) -> None:
+async def test_a_request_with_nothing_to_add_or_remove_is_400(client: OrgClient, payload: bytes) -> None:
     cid = await register(client)
     r = await client.post(
         f"/v2/customers/{cid}/changeIdentifier",
@@ -278,9 +276,7 @@ async def test_issue_card_sample_takes_the_series_from_the_query(client: OrgClie
 @pytest.mark.parametrize(
     "item", [{"seriesId": 77, "statusLabel": "ACTIVE"}, {"seriesId": 19, "statusLabel": "LOST"}]
 )
-async def test_card_outside_the_configured_series_or_labels_is_400(
-    client: OrgClient, item: dict
-) -> None:
+async def test_card_outside_the_configured_series_or_labels_is_400(client: OrgClient, item: dict) -> None:
     cid = await register(client)
     number = token("TTM")
     r = await change(client, cid, add=[card(number, **item)])

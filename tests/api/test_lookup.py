@@ -10,8 +10,11 @@ from tests.support import add_till, codes, email, mobile, register_body, token
 
 async def registered(client: OrgClient, **kwargs: object) -> tuple[int, str, str, str]:
     number, mail, ext = mobile(), email(), token("EXT")
-    body = register_body(number, extra=[{"type": "email", "value": mail.upper()},
-                                        {"type": "externalId", "value": ext}], **kwargs)
+    body = register_body(
+        number,
+        extra=[{"type": "email", "value": mail.upper()}, {"type": "externalId", "value": ext}],
+        **kwargs,
+    )
     r = await client.post("/v2/customers", json=body)
     assert r.status_code == 200, r.text
     return r.json()["createdId"], number, mail, ext
@@ -20,8 +23,10 @@ async def registered(client: OrgClient, **kwargs: object) -> tuple[int, str, str
 async def test_lookup_by_each_identifier_returns_the_entity(client: OrgClient) -> None:
     cid, number, mail, ext = await registered(client)
     for name, value in (("mobile", number), ("mobile", "+" + number), ("email", mail), ("externalId", ext)):
-        r = await client.get("/v2/customers/lookup",
-                             params={"source": "INSTORE", "identifierName": name, "identifierValue": value})
+        r = await client.get(
+            "/v2/customers/lookup",
+            params={"source": "INSTORE", "identifierName": name, "identifierValue": value},
+        )
         assert r.status_code == 200, (name, r.text)
         assert r.json() == {"entity": cid, "warnings": []}
 
@@ -29,35 +34,60 @@ async def test_lookup_by_each_identifier_returns_the_entity(client: OrgClient) -
 async def test_mobile_without_country_code_uses_the_org_region(client: OrgClient) -> None:
     cid, number, _, _ = await registered(client)
     national = number[2:]  # 91 is India's country code; the org's region is IN
-    r = await client.get("/v2/customers/lookup",
-                         params={"source": "INSTORE", "identifierName": "mobile", "identifierValue": national})
+    r = await client.get(
+        "/v2/customers/lookup",
+        params={"source": "INSTORE", "identifierName": "mobile", "identifierValue": national},
+    )
     assert r.json()["entity"] == cid
 
 
 async def test_unknown_identifier_is_8015_and_other_source_is_8065(client: OrgClient) -> None:
     _, number, _, _ = await registered(client)
-    nowhere = await client.get("/v2/customers/lookup",
-                               params={"source": "INSTORE", "identifierName": "mobile", "identifierValue": mobile()})
+    nowhere = await client.get(
+        "/v2/customers/lookup",
+        params={"source": "INSTORE", "identifierName": "mobile", "identifierValue": mobile()},
+    )
     assert nowhere.status_code == 404 and codes(nowhere.json()) == [8015]
-    elsewhere = await client.get("/v2/customers/lookup", params={
-        "source": "WECHAT", "accountId": "WECHAT-CM", "identifierName": "mobile", "identifierValue": number})
+    elsewhere = await client.get(
+        "/v2/customers/lookup",
+        params={
+            "source": "WECHAT",
+            "accountId": "WECHAT-CM",
+            "identifierName": "mobile",
+            "identifierValue": number,
+        },
+    )
     assert elsewhere.status_code == 404 and codes(elsewhere.json()) == [8065]
-    anywhere = await client.get("/v2/customers/lookup",
-                                params={"source": "ALL", "identifierName": "mobile", "identifierValue": number})
+    anywhere = await client.get(
+        "/v2/customers/lookup",
+        params={"source": "ALL", "identifierName": "mobile", "identifierValue": number},
+    )
     assert anywhere.status_code == 200
 
 
 @pytest.mark.parametrize(
     ("params", "code"),
-    [({"source": "INSTORE", "identifierName": "nickname", "identifierValue": "x"}, 8013),
-     ({"source": "INSTORE", "identifierName": "mobile", "identifierValue": "123"}, 8013),
-     ({"source": "INSTORE", "identifierName": "mobile"}, 8013),
-     ({"source": "MOON", "identifierName": "mobile", "identifierValue": "919800000000"}, 8012),
-     ({"source": "WECHAT", "identifierName": "mobile", "identifierValue": "919800000000"}, 8045),
-     ({"source": "WECHAT", "accountId": "nope", "identifierName": "mobile", "identifierValue": "919800000000"}, 8011),
-     ({"identifierName": "mobile", "identifierValue": "919800000000"}, 400)],
+    [
+        ({"source": "INSTORE", "identifierName": "nickname", "identifierValue": "x"}, 8013),
+        ({"source": "INSTORE", "identifierName": "mobile", "identifierValue": "123"}, 8013),
+        ({"source": "INSTORE", "identifierName": "mobile"}, 8013),
+        ({"source": "MOON", "identifierName": "mobile", "identifierValue": "919800000000"}, 8012),
+        ({"source": "WECHAT", "identifierName": "mobile", "identifierValue": "919800000000"}, 8045),
+        (
+            {
+                "source": "WECHAT",
+                "accountId": "nope",
+                "identifierName": "mobile",
+                "identifierValue": "919800000000",
+            },
+            8011,
+        ),
+        ({"identifierName": "mobile", "identifierValue": "919800000000"}, 400),
+    ],
 )
-async def test_bad_lookup_parameters_get_their_codes(client: OrgClient, params: dict[str, str], code: int) -> None:
+async def test_bad_lookup_parameters_get_their_codes(
+    client: OrgClient, params: dict[str, str], code: int
+) -> None:
     r = await client.get("/v2/customers/lookup", params=params)
     assert r.status_code == 400
     assert codes(r.json()) == [code]
@@ -72,7 +102,10 @@ async def test_details_by_id_show_the_profile_of_the_requested_source(client: Or
     [profile] = body["profiles"]
     assert profile["source"] == "INSTORE" and profile["accountId"] == "" and profile["userId"] == cid
     assert {(i["type"], i["value"]) for i in profile["identifiers"]} == {
-        ("mobile", number), ("email", mail), ("externalId", ext)}
+        ("mobile", number),
+        ("email", mail),
+        ("externalId", ext),
+    }
     assert profile["attribution"]["createdBy"]["code"] == client.username.split("@")[0]
     assert body["loyaltyInfo"]["loyaltyType"] == "loyalty"
     assert body["extendedFields"] == {"city": "Pune"}
@@ -88,8 +121,10 @@ async def test_details_of_a_source_the_customer_lacks_are_8065(client: OrgClient
 async def test_details_by_identifier_add_fraud_details_and_association(client: OrgClient) -> None:
     await add_till(client.harness, client.org_id, "bukl.till")
     cid, number, *_ = await registered(client, associatedWith="bukl.till")
-    r = await client.get("/v2/customers/lookup/customerDetails",
-                         params={"source": "INSTORE", "identifierName": "mobile", "identifierValue": number})
+    r = await client.get(
+        "/v2/customers/lookup/customerDetails",
+        params={"source": "INSTORE", "identifierName": "mobile", "identifierValue": number},
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["id"] == cid
@@ -98,8 +133,10 @@ async def test_details_by_identifier_add_fraud_details_and_association(client: O
 
 
 async def test_details_by_identifier_refuse_names_this_operation_lacks(client: OrgClient) -> None:
-    r = await client.get("/v2/customers/lookup/customerDetails",
-                         params={"source": "INSTORE", "identifierName": "wechat", "identifierValue": "x"})
+    r = await client.get(
+        "/v2/customers/lookup/customerDetails",
+        params={"source": "INSTORE", "identifierName": "wechat", "identifierValue": "x"},
+    )
     assert r.status_code == 400 and codes(r.json()) == [8013]
 
 

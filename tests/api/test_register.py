@@ -34,23 +34,35 @@ async def test_identifier_known_in_other_source_merges_with_8050(client: OrgClie
     first = (await client.post("/v2/customers", json=register_body(number))).json()["createdId"]
     r = await client.post(
         "/v2/customers",
-        json=register_body(number, source="WECHAT", account_id="WECHAT-CM",
-                           extra=[{"type": "wechat", "value": token("wx")}]),
+        json=register_body(
+            number, source="WECHAT", account_id="WECHAT-CM", extra=[{"type": "wechat", "value": token("wx")}]
+        ),
     )
     assert r.status_code == 200, r.text
     assert r.json()["createdId"] == first
     assert codes(r.json(), "warnings") == [8050]
     details = (await client.get(f"/v2/customers/{first}", params={"source": "ALL"})).json()
-    assert {(p["source"], p["accountId"]) for p in details["profiles"]} == {("INSTORE", ""), ("WECHAT", "WECHAT-CM")}
-    assert [e["eventType"] for e in await outbox(client.harness, client.org_id)] == ["customerAdded", "customerUpdated"]
+    assert {(p["source"], p["accountId"]) for p in details["profiles"]} == {
+        ("INSTORE", ""),
+        ("WECHAT", "WECHAT-CM"),
+    }
+    assert [e["eventType"] for e in await outbox(client.harness, client.org_id)] == [
+        "customerAdded",
+        "customerUpdated",
+    ]
 
 
 @pytest.mark.parametrize(
     ("identifier", "code"),
-    [({"type": "mobile", "value": "12"}, 1001), ({"type": "email", "value": "not-an-email"}, 1002),
-     ({"type": "externalId", "value": "has space"}, 1003)],
+    [
+        ({"type": "mobile", "value": "12"}, 1001),
+        ({"type": "email", "value": "not-an-email"}, 1002),
+        ({"type": "externalId", "value": "has space"}, 1003),
+    ],
 )
-async def test_invalid_identifier_is_refused_with_its_code(client: OrgClient, identifier: dict, code: int) -> None:
+async def test_invalid_identifier_is_refused_with_its_code(
+    client: OrgClient, identifier: dict, code: int
+) -> None:
     body = register_body(extra=[identifier])
     r = await client.post("/v2/customers", json=body)
     assert r.status_code == 400
@@ -59,15 +71,19 @@ async def test_invalid_identifier_is_refused_with_its_code(client: OrgClient, id
 
 
 async def test_loyalty_customer_needs_the_primary_identifier(client: OrgClient) -> None:
-    body = {"loyaltyInfo": {"loyaltyType": "loyalty"},
-            "profiles": [{"source": "INSTORE", "identifiers": [{"type": "email", "value": email()}]}]}
+    body = {
+        "loyaltyInfo": {"loyaltyType": "loyalty"},
+        "profiles": [{"source": "INSTORE", "identifiers": [{"type": "email", "value": email()}]}],
+    }
     r = await client.post("/v2/customers", json=body)
     assert codes(r.json()) == [1006]
 
 
 async def test_non_loyalty_customer_needs_mobile_or_email(client: OrgClient) -> None:
-    body = {"loyaltyInfo": {"loyaltyType": "non_loyalty"},
-            "profiles": [{"source": "INSTORE", "identifiers": [{"type": "externalId", "value": token("X")}]}]}
+    body = {
+        "loyaltyInfo": {"loyaltyType": "non_loyalty"},
+        "profiles": [{"source": "INSTORE", "identifiers": [{"type": "externalId", "value": token("X")}]}],
+    }
     assert codes((await client.post("/v2/customers", json=body)).json()) == [1045]
 
 
@@ -92,15 +108,22 @@ async def test_extended_fields_keep_type_and_allowed_values(client: OrgClient) -
     ("source", "account", "code"),
     [("NOWHERE", None, 8012), ("WECHAT", None, 8045), ("WECHAT", "WECHAT-9", 8011), ("INSTORE", "X", 8011)],
 )
-async def test_source_and_account_are_checked(client: OrgClient, source: str, account: str | None, code: int) -> None:
+async def test_source_and_account_are_checked(
+    client: OrgClient, source: str, account: str | None, code: int
+) -> None:
     r = await client.post("/v2/customers", json=register_body(source=source, account_id=account))
     assert r.status_code == 400 and codes(r.json()) == [code]
 
 
 @pytest.mark.parametrize(
     "payload",
-    [b"{not json", b"[]", b'{"loyaltyInfo": {"loyaltyType": "loyalty"}, "profiles": "x"}',
-     b'{"loyaltyInfo": {"loyaltyType": "gold"}, "profiles": []}', b""],
+    [
+        b"{not json",
+        b"[]",
+        b'{"loyaltyInfo": {"loyaltyType": "loyalty"}, "profiles": "x"}',
+        b'{"loyaltyInfo": {"loyaltyType": "gold"}, "profiles": []}',
+        b"",
+    ],
 )
 async def test_malformed_bodies_get_400_in_the_envelope(client: OrgClient, payload: bytes) -> None:
     r = await client.post("/v2/customers", content=payload, headers={"Content-Type": "application/json"})

@@ -83,9 +83,7 @@ async def test_update_event_and_history_carry_each_changed_field(client: OrgClie
     }
     till = (await details(client, cid)).json()["loyaltyInfo"]["attributionV2"]["modifiedBy"]["id"]
     rows = (await history(client.harness, client.org_id, cid))[before:]
-    assert {
-        (h.field_name, h.previous_value, h.current_value, h.source, h.till_id) for h in rows
-    } == {
+    assert {(h.field_name, h.previous_value, h.current_value, h.source, h.till_id) for h in rows} == {
         ("firstName", "Tom", "Huck", "INSTORE", till),
         ("employee", "true", "false", "INSTORE", till),
         ("city", "Pune", "Mumbai", "INSTORE", till),
@@ -141,9 +139,9 @@ async def test_non_loyalty_customer_with_a_mobile_becomes_loyalty(client: OrgCli
     assert r.status_code == 200, r.text
     assert (await details(client, cid)).json()["loyaltyInfo"]["loyaltyType"] == "loyalty"
     data = (await outbox(client.harness, client.org_id))[-1]["attributes"]["data"]
-    assert [
-        (f["fieldName"], f["previousValue"], f["currentValue"]) for f in data["updatedFields"]
-    ] == [("loyaltyType", "non_loyalty", "loyalty")]
+    assert [(f["fieldName"], f["previousValue"], f["currentValue"]) for f in data["updatedFields"]] == [
+        ("loyaltyType", "non_loyalty", "loyalty")
+    ]
 
 
 async def test_unconfigured_custom_field_is_refused_with_1017(client: OrgClient) -> None:
@@ -163,13 +161,9 @@ async def test_invalid_extended_value_warns_91015_and_is_not_stored(client: OrgC
 async def test_enrollment_is_stored_once_and_never_overwritten(client: OrgClient) -> None:
     cid = await register(client)
     program = int(token("")) % 100_000 + 1
-    first = {
-        "loyaltyProgramEnrollments": [{"programId": program, "tierNumber": 1, "loyaltyPoints": 75}]
-    }
+    first = {"loyaltyProgramEnrollments": [{"programId": program, "tierNumber": 1, "loyaltyPoints": 75}]}
     assert (await put(client, cid, first)).status_code == 200
-    again = {
-        "loyaltyProgramEnrollments": [{"programId": program, "tierNumber": 3, "loyaltyPoints": 500}]
-    }
+    again = {"loyaltyProgramEnrollments": [{"programId": program, "tierNumber": 3, "loyaltyPoints": 500}]}
     assert (await put(client, cid, again)).status_code == 200
     mlp = (await details(client, cid, embed="mlp")).json()["loyaltyProgramDetails"]
     assert [(p["programId"], p["loyaltyPoints"], p["slabSNo"]) for p in mlp] == [(program, 75, 1)]
@@ -179,9 +173,7 @@ async def test_update_that_changes_nothing_writes_no_event(client: OrgClient) ->
     number = mobile()
     cid = await register(client, number, extendedFields={"city": "Pune"})
     events = await event_count(client)
-    same = profile(
-        firstName="Tom", lastName="Sawyer", identifiers=[{"type": "mobile", "value": number}]
-    )
+    same = profile(firstName="Tom", lastName="Sawyer", identifiers=[{"type": "mobile", "value": number}])
     same["extendedFields"] = {"city": "Pune"}
     same["loyaltyInfo"] = {"loyaltyType": "loyalty"}
     r = await put(client, cid, same)
@@ -259,9 +251,7 @@ async def test_invalid_comm_channel_is_refused_with_its_code(
         },
     ],
 )
-async def test_failing_update_leaves_the_customer_as_it_was(
-    client: OrgClient, failing: dict
-) -> None:
+async def test_failing_update_leaves_the_customer_as_it_was(client: OrgClient, failing: dict) -> None:
     body = register_body(extendedFields={"city": "Pune"})
     body["profiles"][0]["fields"] = {"employee": "yes"}
     cid = (await client.post("/v2/customers", json=body)).json()["createdId"]
@@ -285,7 +275,8 @@ async def test_invalid_identifiers_in_an_update_body_are_ignored_with_91006(clie
     body = register_body(first="Before")
     cid = (await client.post("/v2/customers", json=body)).json()["createdId"]
     r = await client.put(
-        f"/v2/customers/{cid}", params={"source": "INSTORE"},
+        f"/v2/customers/{cid}",
+        params={"source": "INSTORE"},
         json={"profiles": [{"firstName": "After", "identifiers": [{"type": "mobile", "value": "12"}]}]},
     )
     assert r.status_code == 200, r.text

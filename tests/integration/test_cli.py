@@ -29,7 +29,9 @@ def patron(env: dict[str, str], *args: str, stdin: str | None = None) -> subproc
 
 def test_org_create_prints_the_first_till_as_json(env: dict[str, str], tmp_path: Path) -> None:
     config = tmp_path / "org.json"
-    config.write_text(json.dumps({"primaryIdentifier": "email", "sources": {"INSTORE": [], "WECHAT": ["W1"]}}))
+    config.write_text(
+        json.dumps({"primaryIdentifier": "email", "sources": {"INSTORE": [], "WECHAT": ["W1"]}})
+    )
     out = patron(env, "org", "create", "Acme", "--config", str(config), "--json")
     assert out.returncode == 0, out.stderr
     creds = json.loads(out.stdout)
@@ -70,8 +72,11 @@ def test_run_serves_health_and_the_api_on_the_configured_port(env: dict[str, str
     log = tmp_path / "server.log"
     with log.open("w") as sink:
         server = subprocess.Popen(
-            [*PATRON, "run"], env={**env, "PATRON_HOST": "127.0.0.1", "PATRON_PORT": str(port)},
-            stdout=subprocess.DEVNULL, stderr=sink, start_new_session=True,
+            [*PATRON, "run"],
+            env={**env, "PATRON_HOST": "127.0.0.1", "PATRON_PORT": str(port)},
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 30
@@ -84,8 +89,12 @@ def test_run_serves_health_and_the_api_on_the_configured_port(env: dict[str, str
             assert time.monotonic() < deadline, "the server did not answer /health"
             assert server.poll() is None, log.read_text()
             time.sleep(0.1)
-        found = httpx.get(f"http://127.0.0.1:{port}/v2/customers/search", params={"q": "9"},
-                          auth=(creds["username"], creds["password"]), timeout=5)
+        found = httpx.get(
+            f"http://127.0.0.1:{port}/v2/customers/search",
+            params={"q": "9"},
+            auth=(creds["username"], creds["password"]),
+            timeout=5,
+        )
         assert found.status_code == 200
         assert found.json()["pagination"]["total"] == 5
     finally:

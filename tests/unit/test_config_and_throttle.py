@@ -10,10 +10,13 @@ from patron.orgs.config import OrgConfig
 from patron.security.throttle import LoginThrottle
 
 ISSUE_EXAMPLE = {
-    "primaryIdentifier": "mobile", "defaultPhoneRegion": "IN",
+    "primaryIdentifier": "mobile",
+    "defaultPhoneRegion": "IN",
     "sources": {"INSTORE": [], "WECHAT": ["WECHAT-CM", "WECHAT-2"]},
-    "extendedFields": [{"name": "gender", "type": "string", "values": ["Male", "Female"]},
-                       {"name": "city", "type": "string"}],
+    "extendedFields": [
+        {"name": "gender", "type": "string", "values": ["Male", "Female"]},
+        {"name": "city", "type": "string"},
+    ],
     "customFields": ["employee"],
     "cardSeries": [{"seriesId": 19, "seriesCode": "GOLDPHY98", "statusLabels": ["ACTIVE"]}],
     "statusLabels": ["Active", "Inactive", "Pending Deletion", "Deleted"],
@@ -40,10 +43,18 @@ def test_the_default_enables_every_seed_source() -> None:
 
 @pytest.mark.parametrize(
     "patch",
-    [{"sources": {"MARS": []}}, {"sources": {}}, {"defaultPhoneRegion": "XX"}, {"timezone": "Mars/Base"},
-     {"primaryIdentifier": "wechat"}, {"customFields": ["a", "a"]}, {"unknownKey": 1},
-     {"sources": {"WECHAT": ["A", "A"]}}, {"statusLabels": []},
-     {"cardSeries": [{"seriesId": 1, "seriesCode": "X", "numberPattern": "("}]}],
+    [
+        {"sources": {"MARS": []}},
+        {"sources": {}},
+        {"defaultPhoneRegion": "XX"},
+        {"timezone": "Mars/Base"},
+        {"primaryIdentifier": "wechat"},
+        {"customFields": ["a", "a"]},
+        {"unknownKey": 1},
+        {"sources": {"WECHAT": ["A", "A"]}},
+        {"statusLabels": []},
+        {"cardSeries": [{"seriesId": 1, "seriesCode": "X", "numberPattern": "("}]},
+    ],
 )
 def test_invalid_documents_are_refused(patch: dict[str, object]) -> None:
     with pytest.raises(ValidationError):

@@ -23,10 +23,54 @@ from patron.orgs.repository import OrgRepository
 
 app = typer.Typer(help="Fill an org with demo data.", no_args_is_help=True)
 
-FIRST = ("Aarav", "Ananya", "Tom", "Priya", "Rahul", "Meera", "Vikram", "Sara", "Arjun", "Isha", "Kabir",
-         "Diya", "Rohan", "Tara", "Nikhil", "Asha", "Dev", "Leela", "Omar", "Zoya", "Li", "Mei", "Wei", "Chen")
-LAST = ("Sharma", "Iyer", "Sawyer", "Patel", "Reddy", "Nair", "Singh", "Khan", "Gupta", "Das", "Mehta",
-        "Rao", "Kapoor", "Joshi", "Bose", "Wang", "Zhang", "Liu", "Menon", "Pillai")
+FIRST = (
+    "Aarav",
+    "Ananya",
+    "Tom",
+    "Priya",
+    "Rahul",
+    "Meera",
+    "Vikram",
+    "Sara",
+    "Arjun",
+    "Isha",
+    "Kabir",
+    "Diya",
+    "Rohan",
+    "Tara",
+    "Nikhil",
+    "Asha",
+    "Dev",
+    "Leela",
+    "Omar",
+    "Zoya",
+    "Li",
+    "Mei",
+    "Wei",
+    "Chen",
+)
+LAST = (
+    "Sharma",
+    "Iyer",
+    "Sawyer",
+    "Patel",
+    "Reddy",
+    "Nair",
+    "Singh",
+    "Khan",
+    "Gupta",
+    "Das",
+    "Mehta",
+    "Rao",
+    "Kapoor",
+    "Joshi",
+    "Bose",
+    "Wang",
+    "Zhang",
+    "Liu",
+    "Menon",
+    "Pillai",
+)
 CITIES = ("Bangalore", "Mumbai", "Delhi", "Chennai", "Pune", "Hyderabad", "Kolkata")
 
 DEMO_CONFIG = {
@@ -40,7 +84,9 @@ DEMO_CONFIG = {
         {"name": "dateOfBirth", "type": "date"},
     ],
     "customFields": ["employee", "favouriteStore"],
-    "cardSeries": [{"seriesId": 19, "seriesCode": "GOLDPHY98", "name": "Gold", "statusLabels": ["ACTIVE", "BLOCKED"]}],
+    "cardSeries": [
+        {"seriesId": 19, "seriesCode": "GOLDPHY98", "name": "Gold", "statusLabels": ["ACTIVE", "BLOCKED"]}
+    ],
     "statusLabels": ["Active", "Inactive", "Pending Deletion", "Deleted"],
 }
 
@@ -55,14 +101,25 @@ def demo_customer(rng: random.Random, index: int, base_mobile: int) -> RegisterC
     if index % 3 == 0:
         identifiers.append(IdentifierInput("externalId", f"EXT{mobile[-8:]}"))
     if index % 5 == 0:
-        identifiers.append(IdentifierInput("cardnumber", f"GOLD{mobile[-10:]}", series_id=19, status_label="ACTIVE"))
+        identifiers.append(
+            IdentifierInput("cardnumber", f"GOLD{mobile[-10:]}", series_id=19, status_label="ACTIVE")
+        )
     loyalty = "loyalty" if index % 10 else "non_loyalty"
     if loyalty == "non_loyalty":
         identifiers = [i for i in identifiers if i.type != "cardnumber"]
     return RegisterCustomer(
         loyalty_type=loyalty,
-        profiles=(ProfileInput("INSTORE", None, first, last, tuple(identifiers), None,
-                               {"employee": "true" if index % 17 == 0 else "false"}),),
+        profiles=(
+            ProfileInput(
+                "INSTORE",
+                None,
+                first,
+                last,
+                tuple(identifiers),
+                None,
+                {"employee": "true" if index % 17 == 0 else "false"},
+            ),
+        ),
         extended_fields={"gender": rng.choice(("Male", "Female")), "city": rng.choice(CITIES)},
     )
 
@@ -97,7 +154,9 @@ async def load(db: Database, org_id: int, count: int, seed: int) -> int:
 @app.command("load")
 def load_command(
     org: Annotated[int, typer.Option("--org", help="Org id.")],
-    customers: Annotated[int, typer.Option(help="How many customers to register.", min=0, max=1_000_000)] = 200,
+    customers: Annotated[
+        int, typer.Option(help="How many customers to register.", min=0, max=1_000_000)
+    ] = 200,
     seed: Annotated[int, typer.Option(help="Random seed (a new seed gives new customers).")] = 1,
 ) -> None:
     """Give the org the demo configuration and register customers through the service."""

@@ -16,6 +16,7 @@ from patron.db.migrate import upgrade
 from patron.db.uow import unit_of_work
 from patron.errors import PatronError
 from patron.orgs import service as orgs
+from patron.orgs.config import OrgConfig
 
 app = typer.Typer(help="Patron: one record per customer across every channel.", no_args_is_help=True)
 org_app = typer.Typer(help="Create orgs.", no_args_is_help=True)
@@ -50,7 +51,7 @@ def _run_db(settings: Settings, work: Any) -> Any:
         _fail(exc.message)
 
 
-def _parse_config(document: Any) -> orgs.OrgConfig:
+def _parse_config(document: Any) -> OrgConfig:
     try:
         return orgs.parse_config(document)
     except PatronError as exc:
@@ -58,7 +59,7 @@ def _parse_config(document: Any) -> orgs.OrgConfig:
         raise  # unreachable: _fail exits
 
 
-def _read_config(path: Path) -> orgs.OrgConfig:
+def _read_config(path: Path) -> OrgConfig:
     try:
         document = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -135,7 +136,9 @@ def till_create(
 
 def _print_credentials(creds: orgs.TillCredentials, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({"orgId": creds.org_id, "username": creds.username, "password": creds.password}))
+        typer.echo(
+            json.dumps({"orgId": creds.org_id, "username": creds.username, "password": creds.password})
+        )
         return
     typer.echo(f"org id:   {creds.org_id}\nusername: {creds.username}\npassword: {creds.password}")
     typer.echo("The password is shown once; Patron keeps only its Argon2 hash.", err=True)
@@ -145,7 +148,7 @@ def _print_credentials(creds: orgs.TillCredentials, as_json: bool) -> None:
 def config_get(org: Annotated[int, typer.Option("--org", help="Org id.")]) -> None:
     """Print an org's configuration document."""
 
-    async def work(db: Any) -> orgs.OrgConfig:
+    async def work(db: Any) -> OrgConfig:
         async with unit_of_work(db, write=False) as uow:
             return await orgs.get_config(uow, org)
 

@@ -52,13 +52,19 @@ async def plan_card(
     series = card_series(ctx.config, item)
     label = card_status_label(series, item.status_label)
     if series.number_pattern and not re.fullmatch(series.number_pattern, number):
-        raise InvalidInput(400, message(400, detail=f"Card number does not match series {series.series_code}."))
+        raise InvalidInput(
+            400, message(400, detail=f"Card number does not match series {series.series_code}.")
+        )
     held = sum(1 for p in pending if p.series_id == series.series_id)
     if holder_id is not None:
         held += await repo.count_cards(ctx.org_id, holder_id, series.series_id)
     if held >= series.max_active_cards:
         raise InvalidInput(
-            400, message(400, detail=f"Series {series.series_code} allows {series.max_active_cards} card(s) per customer.")
+            400,
+            message(
+                400,
+                detail=f"Series {series.series_code} allows {series.max_active_cards} card(s) per customer.",
+            ),
         )
     if existing is not None:
         if existing.customer_id is not None:
@@ -71,7 +77,9 @@ async def plan_card(
     if external is not None:
         holder = await repo.card_by_external_id(ctx.org_id, external)
         if holder is not None and holder.card_number != number:
-            raise Conflict(conflict_code, message(conflict_code, detail="cardExternalId is used by another card."))
+            raise Conflict(
+                conflict_code, message(conflict_code, detail="cardExternalId is used by another card.")
+            )
     extended, warnings = validate_extended_fields(dict(item.extended_fields), ctx.config)
     try:
         custom = clean_custom_fields(dict(item.custom_fields))
@@ -81,7 +89,9 @@ async def plan_card(
     return plan, warnings
 
 
-async def issue_card(uow: UnitOfWork, ctx: RequestContext, plan: CardPlan, customer_id: int, now: datetime) -> None:
+async def issue_card(
+    uow: UnitOfWork, ctx: RequestContext, plan: CardPlan, customer_id: int, now: datetime
+) -> None:
     card = plan.existing
     if card is None:
         card = Card(

@@ -42,7 +42,9 @@ def resolve_account(config: OrgConfig, where: SourceAccount, *, allow_all: bool 
         if account not in accounts:
             raise InvalidInput(8011, message(8011, detail=f"'{account}' is not an account of {source}."))
     elif account:
-        raise InvalidInput(8011, message(8011, detail=f"{source} is a single-account source; omit accountId."))
+        raise InvalidInput(
+            8011, message(8011, detail=f"{source} is a single-account source; omit accountId.")
+        )
     return source, account
 
 
@@ -59,8 +61,11 @@ def clean_identifier(item: IdentifierInput, config: OrgConfig, codes: dict[str, 
     if id_type is None:
         raise InvalidInput(
             400,
-            message(400, detail=f"'{item.type}' is not an identifier type; use one of "
-                    f"{', '.join(catalog.IDENTIFIER_TYPES)}."),
+            message(
+                400,
+                detail=f"'{item.type}' is not an identifier type; use one of "
+                f"{', '.join(catalog.IDENTIFIER_TYPES)}.",
+            ),
         )
     try:
         value = normalise_identifier(id_type, item.value, config)
@@ -114,11 +119,15 @@ def card_series(config: OrgConfig, item: IdentifierInput) -> CardSeries:
     elif item.series_code:
         series = config.series_by_code(item.series_code)
         if series is None:
-            raise InvalidInput(400, message(400, detail=f"Card series '{item.series_code}' is not configured."))
+            raise InvalidInput(
+                400, message(400, detail=f"Card series '{item.series_code}' is not configured.")
+            )
     elif len(config.card_series) == 1:
         series = config.card_series[0]
     else:
-        raise InvalidInput(400, message(400, detail="A card needs a seriesId or seriesCode of a configured series."))
+        raise InvalidInput(
+            400, message(400, detail="A card needs a seriesId or seriesCode of a configured series.")
+        )
     return series
 
 
@@ -128,7 +137,8 @@ def card_status_label(series: CardSeries, label: str | None) -> str:
     match = next((s for s in series.status_labels if s.casefold() == label.casefold()), None)
     if match is None:
         raise InvalidInput(
-            400, message(400, detail=f"statusLabel '{label}' is not one of {', '.join(series.status_labels)}.")
+            400,
+            message(400, detail=f"statusLabel '{label}' is not one of {', '.join(series.status_labels)}."),
         )
     return match
 
@@ -191,8 +201,14 @@ def channels_text(channels: list[dict[str, Any]]) -> str:
 
 
 async def find_customer(
-    repo: CustomerRepository, ctx: RequestContext, ref: CustomerRef, source: str, account: str,
-    *, missing_code: int = 8015, lock: bool = False,
+    repo: CustomerRepository,
+    ctx: RequestContext,
+    ref: CustomerRef,
+    source: str,
+    account: str,
+    *,
+    missing_code: int = 8015,
+    lock: bool = False,
 ) -> Customer:
     """The customer a request addresses, by id or by an identifier in the source account.
 

@@ -67,8 +67,11 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     if len(survivors) > 1:
         raise Conflict(8053, message(8053))
 
-    held = {(i.id_type, i.value) for i in await repo.identifiers_of(ctx.org_id, cid)
-            if i.source == source and i.account_id == account}
+    held = {
+        (i.id_type, i.value)
+        for i in await repo.identifiers_of(ctx.org_id, cid)
+        if i.source == source and i.account_id == account
+    }
     for r in removes:
         if (r.type, r.value) not in held:
             raise InvalidInput(1041, message(1041, detail=f"{r.type} {r.value!r} is not held in {source}."))
@@ -89,18 +92,37 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
         changes.append(FieldChange(r.type, "StandardField", r.value, None, source, account))
     profiles = await repo.profiles_of(ctx.org_id, cid)
     if adds and not any(p.source == source and p.account_id == account for p in profiles):
-        uow.session.add(CustomerProfile(
-            org_id=ctx.org_id, customer_id=cid, source=source, account_id=account, first_name="",
-            last_name="", comm_channels=[], created_at=now, updated_at=now,
-            created_by_till_id=ctx.actor.till_id, updated_by_till_id=ctx.actor.till_id,
-        ))
+        uow.session.add(
+            CustomerProfile(
+                org_id=ctx.org_id,
+                customer_id=cid,
+                source=source,
+                account_id=account,
+                first_name="",
+                last_name="",
+                comm_channels=[],
+                created_at=now,
+                updated_at=now,
+                created_by_till_id=ctx.actor.till_id,
+                updated_by_till_id=ctx.actor.till_id,
+            )
+        )
         await uow.session.flush()
     try:
-        await repo.insert_identifiers([
-            {"org_id": ctx.org_id, "source": source, "account_id": account, "id_type": a.type,
-             "value": a.value, "customer_id": cid, "created_at": now}
-            for a in adds
-        ])
+        await repo.insert_identifiers(
+            [
+                {
+                    "org_id": ctx.org_id,
+                    "source": source,
+                    "account_id": account,
+                    "id_type": a.type,
+                    "value": a.value,
+                    "customer_id": cid,
+                    "created_at": now,
+                }
+                for a in adds
+            ]
+        )
     except IntegrityError as exc:
         raise Conflict(8007, message(8007)) from exc
     for plan in plans:
@@ -137,8 +159,14 @@ def _dedupe(items: Iterable[CleanIdentifier]) -> list[CleanIdentifier]:
 
 
 async def _merge(
-    uow: UnitOfWork, ctx: RequestContext, repo: CustomerRepository, victim_id: int, survivor_id: int,
-    source: str, account: str, now: datetime,
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    repo: CustomerRepository,
+    victim_id: int,
+    survivor_id: int,
+    source: str,
+    account: str,
+    now: datetime,
 ) -> None:
     """Fold the victim into the survivor; refuse when both hold the same source account."""
     survivor = await repo.get(ctx.org_id, survivor_id, for_update=True)
@@ -159,7 +187,10 @@ async def _merge(
         survivor.extended_fields = {key: value, **(survivor.extended_fields or {})}
     await repo.touch(survivor, ctx.actor.till_id, now)
     await record_changes(
-        uow, ctx, victim_id, "MERGE",
+        uow,
+        ctx,
+        victim_id,
+        "MERGE",
         [FieldChange("mergedInto", "StandardField", None, str(survivor_id), source, account)],
         now,
     )

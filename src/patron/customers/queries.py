@@ -17,9 +17,7 @@ from patron.errors import InvalidInput, NotFound
 MAX_PAGE = 100
 
 
-async def lookup_id(
-    uow: UnitOfWork, ctx: RequestContext, where: SourceAccount, name: str, value: str
-) -> int:
+async def lookup_id(uow: UnitOfWork, ctx: RequestContext, where: SourceAccount, name: str, value: str) -> int:
     source, account = resolve_account(ctx.config, where, allow_all=True)
     repo = CustomerRepository(uow.session)
     return await customer_id_by_identifier(repo, ctx, name, value, source, account, catalog.LOOKUP_NAMES)
@@ -40,11 +38,17 @@ def parse_embed(raw: str | None) -> tuple[str, ...]:
     wanted = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
     for value in wanted:
         if value not in catalog.EMBED_VALUES:
-            raise InvalidInput(400, message(400, detail=f"embed must be among {', '.join(catalog.EMBED_VALUES)}."))
+            raise InvalidInput(
+                400, message(400, detail=f"embed must be among {', '.join(catalog.EMBED_VALUES)}.")
+            )
         if value not in catalog.SUPPORTED_EMBEDS:
             raise InvalidInput(
-                400, message(400, detail=f"embed={value} is not available yet; supported: "
-                             f"{', '.join(catalog.SUPPORTED_EMBEDS)}.")
+                400,
+                message(
+                    400,
+                    detail=f"embed={value} is not available yet; supported: "
+                    f"{', '.join(catalog.SUPPORTED_EMBEDS)}.",
+                ),
             )
     return wanted
 
@@ -61,7 +65,9 @@ async def details(
     embeds = parse_embed(embed)
     repo = CustomerRepository(uow.session)
     if ref.identifier is not None and ref.identifier.name not in allowed_names:
-        raise InvalidInput(8013, message(8013, detail=f"identifierName must be one of {', '.join(allowed_names)}."))
+        raise InvalidInput(
+            8013, message(8013, detail=f"identifierName must be one of {', '.join(allowed_names)}.")
+        )
     customer = await find_customer(repo, ctx, ref, source, account)
     view = await load_view(uow, ctx, customer.customer_id)
     if source != catalog.ALL_SOURCES and view.profile(source, account) is None:

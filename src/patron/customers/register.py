@@ -73,7 +73,9 @@ async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) 
     config = ctx.config
     warnings: list[Warning_] = []
     if cmd.loyalty_type not in catalog.LOYALTY_TYPES:
-        raise InvalidInput(400, message(400, detail="loyaltyInfo.loyaltyType must be loyalty or non_loyalty."))
+        raise InvalidInput(
+            400, message(400, detail="loyaltyInfo.loyaltyType must be loyalty or non_loyalty.")
+        )
     if not cmd.profiles:
         raise InvalidInput(400, message(400, detail="profiles: at least one profile is required."))
 
@@ -132,18 +134,21 @@ async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) 
     if len(targets) > 1:
         raise Conflict(8053, message(8053))
 
-    if cmd.associated_with and await OrgRepository(uow.session).till_by_code(ctx.org_id, cmd.associated_with) is None:
+    if (
+        cmd.associated_with
+        and await OrgRepository(uow.session).till_by_code(ctx.org_id, cmd.associated_with) is None
+    ):
         raise InvalidInput(91020, message(91020, detail=f"No till '{cmd.associated_with}' in this org."))
     holder = next(iter(targets), None)
-    for p in profiles:
-        for ident in p.identifiers:
-            if ident.type == catalog.CARD:
+    for prepared in profiles:
+        for card_ident in prepared.identifiers:
+            if card_ident.type == catalog.CARD:
                 require_loyalty(cmd.loyalty_type)
                 pending = [c for q in profiles for c in q.cards]
                 plan, card_warnings = await plan_card(
-                    uow, ctx, ident.value, ident.raw, 1014, holder_id=holder, pending=pending
+                    uow, ctx, card_ident.value, card_ident.raw, 1014, holder_id=holder, pending=pending
                 )
-                p.cards.append(plan)
+                prepared.cards.append(plan)
                 warnings.extend(card_warnings)
 
     try:
@@ -180,8 +185,9 @@ def _check_enrollments(enrollments: tuple[EnrollmentInput, ...]) -> None:
             raise InvalidInput(400, message(400, detail="loyaltyPoints must be >= 0 and tierNumber >= 1."))
 
 
-def _enrollment_rows(org_id: int, customer_id: int, enrollments: tuple[EnrollmentInput, ...], now: datetime,
-                     skip: set[int]) -> list[dict[str, Any]]:
+def _enrollment_rows(
+    org_id: int, customer_id: int, enrollments: tuple[EnrollmentInput, ...], now: datetime, skip: set[int]
+) -> list[dict[str, Any]]:
     return [
         {
             "org_id": org_id,
@@ -208,10 +214,17 @@ async def _write_profiles(
         insert(CustomerProfile),
         [
             {
-                "org_id": ctx.org_id, "customer_id": customer_id, "source": p.source,
-                "account_id": p.account_id, "first_name": p.first_name, "last_name": p.last_name,
-                "comm_channels": p.comm_channels, "created_at": now, "updated_at": now,
-                "created_by_till_id": till, "updated_by_till_id": till,
+                "org_id": ctx.org_id,
+                "customer_id": customer_id,
+                "source": p.source,
+                "account_id": p.account_id,
+                "first_name": p.first_name,
+                "last_name": p.last_name,
+                "comm_channels": p.comm_channels,
+                "created_at": now,
+                "updated_at": now,
+                "created_by_till_id": till,
+                "updated_by_till_id": till,
             }
             for p in profiles
         ],
@@ -219,8 +232,13 @@ async def _write_profiles(
     await CustomerRepository(session).insert_identifiers(
         [
             {
-                "org_id": ctx.org_id, "source": p.source, "account_id": p.account_id,
-                "id_type": i.type, "value": i.value, "customer_id": customer_id, "created_at": now,
+                "org_id": ctx.org_id,
+                "source": p.source,
+                "account_id": p.account_id,
+                "id_type": i.type,
+                "value": i.value,
+                "customer_id": customer_id,
+                "created_at": now,
             }
             for p in profiles
             for i in p.identifiers
@@ -257,13 +275,23 @@ async def _create(
         insert(Customer),
         [
             {
-                "org_id": ctx.org_id, "customer_id": customer_id, "loyalty_type": cmd.loyalty_type,
-                "status_label": ctx.config.initial_status_label, "merged_into_id": None,
-                "extended_fields": extended, "custom_fields": custom,
-                "associated_with": cmd.associated_with, "created_from_source": first.source,
-                "fraud_status": "NOT_FRAUD", "lifetime_purchases": 0, "registered_at": registered_at,
-                "created_at": now, "updated_at": now, "created_by_till_id": till,
-                "updated_by_till_id": till, "version": 1,
+                "org_id": ctx.org_id,
+                "customer_id": customer_id,
+                "loyalty_type": cmd.loyalty_type,
+                "status_label": ctx.config.initial_status_label,
+                "merged_into_id": None,
+                "extended_fields": extended,
+                "custom_fields": custom,
+                "associated_with": cmd.associated_with,
+                "created_from_source": first.source,
+                "fraud_status": "NOT_FRAUD",
+                "lifetime_purchases": 0,
+                "registered_at": registered_at,
+                "created_at": now,
+                "updated_at": now,
+                "created_by_till_id": till,
+                "updated_by_till_id": till,
+                "version": 1,
             }
         ],
     )

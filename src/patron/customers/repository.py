@@ -20,6 +20,7 @@ from patron.customers.views import (
     SearchPage,
     TillRef,
 )
+from patron.db.engine import dialect_of
 from patron.db.models import (
     Card,
     Customer,
@@ -42,13 +43,11 @@ class CustomerRepository:
 
     async def get(self, org_id: int, customer_id: int, *, for_update: bool = False) -> Customer | None:
         stmt = select(Customer).where(Customer.org_id == org_id, Customer.customer_id == customer_id)
-        if for_update and self.session.bind.dialect.name == "postgresql":
+        if for_update and dialect_of(self.session) == "postgresql":
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def holders(
-        self, org_id: int, pairs: Iterable[tuple[str, str]]
-    ) -> list[CustomerIdentifier]:
+    async def holders(self, org_id: int, pairs: Iterable[tuple[str, str]]) -> list[CustomerIdentifier]:
         """Every stored identifier with one of these (type, value) pairs, in any source."""
         keys = sorted(set(pairs))
         if not keys:
@@ -145,8 +144,12 @@ class CustomerRepository:
             cards=[_card_view(c, series_names) for c in sorted(cards, key=lambda c: c.card_id)],
             enrollments=[
                 EnrollmentView(
-                    e.program_id, e.tier_number, e.loyalty_points, e.tier_expires_at,
-                    e.points_expire_at, e.enrolled_at,
+                    e.program_id,
+                    e.tier_number,
+                    e.loyalty_points,
+                    e.tier_expires_at,
+                    e.points_expire_at,
+                    e.enrolled_at,
                 )
                 for e in sorted(enrollments, key=lambda e: e.program_id)
             ],
@@ -214,7 +217,9 @@ class CustomerRepository:
         if rows:
             await self.session.execute(insert(CustomerIdentifier), list(rows))
 
-    async def delete_identifier(self, org_id: int, source: str, account_id: str, id_type: str, value: str) -> None:
+    async def delete_identifier(
+        self, org_id: int, source: str, account_id: str, id_type: str, value: str
+    ) -> None:
         await self.session.execute(
             delete(CustomerIdentifier).where(
                 CustomerIdentifier.org_id == org_id,

@@ -33,8 +33,8 @@ from patron.db.base import utcnow
 from patron.db.models import CustomerProfile, LoyaltyEnrollment
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound, RuleViolation, Warning_
-from patron.orgs.config import OrgConfig
 from patron.events.domain import CustomerUpdated, StatusChange
+from patron.orgs.config import OrgConfig
 
 CONVERSION_CODES = {"mobile": 1006, "email": 1048, "externalId": 1049}
 
@@ -53,12 +53,17 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
     repo = CustomerRepository(uow.session)
     customer = await find_customer(repo, ctx, cmd.ref, source, account, missing_code=8009, lock=True)
     profile = next(
-        (p for p in await repo.profiles_of(ctx.org_id, customer.customer_id)
-         if p.source == source and p.account_id == account),
+        (
+            p
+            for p in await repo.profiles_of(ctx.org_id, customer.customer_id)
+            if p.source == source and p.account_id == account
+        ),
         None,
     )
     if profile is None:
-        raise NotFound(8065, message(8065, detail=f"The customer has no {source} profile {account}.".rstrip()))
+        raise NotFound(
+            8065, message(8065, detail=f"The customer has no {source} profile {account}.".rstrip())
+        )
     warnings: list[Warning_] = []
     changes: list[FieldChange] = []
     p = cmd.profile
@@ -67,16 +72,26 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
             warnings.append(Warning_(91006, message(91006, "source")))
         changes.extend(_name_changes(profile, p.first_name, p.last_name, source, account))
         if p.identifiers:
-            held = {(i.id_type, i.value) for i in await repo.identifiers_of(ctx.org_id, customer.customer_id)
-                    if i.source == source and i.account_id == account}
+            held = {
+                (i.id_type, i.value)
+                for i in await repo.identifiers_of(ctx.org_id, customer.customer_id)
+                if i.source == source and i.account_id == account
+            }
             if not all(_held(i, held, config) for i in p.identifiers):
                 warnings.append(Warning_(91006, message(91006, "identifiers")))
         if p.comm_channels is not None:
             channels = clean_comm_channels(p.comm_channels, config, source)
             if channels != list(profile.comm_channels or []):
-                changes.append(FieldChange("commChannels", "StandardField",
-                                           channels_text(list(profile.comm_channels or [])),
-                                           channels_text(channels), source, account))
+                changes.append(
+                    FieldChange(
+                        "commChannels",
+                        "StandardField",
+                        channels_text(list(profile.comm_channels or [])),
+                        channels_text(channels),
+                        source,
+                        account,
+                    )
+                )
                 profile.comm_channels = channels
         if p.fields:
             unknown = unknown_custom_fields(p.fields, config)
@@ -92,7 +107,9 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
         accepted, ext_warnings = validate_extended_fields(cmd.extended_fields, config)
         warnings.extend(ext_warnings)
         merged_ext = {**(customer.extended_fields or {}), **accepted}
-        changes.extend(diff_mapping(customer.extended_fields or {}, merged_ext, "ExtendedField", source, account))
+        changes.extend(
+            diff_mapping(customer.extended_fields or {}, merged_ext, "ExtendedField", source, account)
+        )
         customer.extended_fields = merged_ext
     if cmd.loyalty_type is not None and cmd.loyalty_type != customer.loyalty_type:
         if cmd.loyalty_type not in catalog.LOYALTY_TYPES:
@@ -103,8 +120,11 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
         if config.primary_identifier not in types:
             code = CONVERSION_CODES[config.primary_identifier]
             raise RuleViolation(code, message(code))
-        changes.append(FieldChange("loyaltyType", "StandardField", customer.loyalty_type,
-                                   cmd.loyalty_type, source, account))
+        changes.append(
+            FieldChange(
+                "loyaltyType", "StandardField", customer.loyalty_type, cmd.loyalty_type, source, account
+            )
+        )
         customer.loyalty_type = cmd.loyalty_type
     if cmd.enrollments:
         _check_enrollments(cmd.enrollments)
@@ -113,8 +133,12 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
         rows = _enrollment_rows(ctx.org_id, customer.customer_id, cmd.enrollments, now, enrolled)
         if rows:
             await uow.session.execute(insert(LoyaltyEnrollment), rows)
-            changes.extend(FieldChange("loyaltyProgramEnrollment", "StandardField", None,
-                                       str(r["program_id"]), source, account) for r in rows)
+            changes.extend(
+                FieldChange(
+                    "loyaltyProgramEnrollment", "StandardField", None, str(r["program_id"]), source, account
+                )
+                for r in rows
+            )
     if not changes:
         return Updated(customer.customer_id, warnings, changed=False)
     now = utcnow()
@@ -182,7 +206,8 @@ async def update_status(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateStatus)
     await record_changes(uow, ctx, customer.customer_id, "STATUS", [change], now)
     view = await load_view(uow, ctx, customer.customer_id)
     uow.record(
-        CustomerUpdated(view, ctx.actor, source, account, now, ctx.request_id, (),
-                        StatusChange(previous, label, reason))
+        CustomerUpdated(
+            view, ctx.actor, source, account, now, ctx.request_id, (), StatusChange(previous, label, reason)
+        )
     )
     return True

@@ -93,9 +93,7 @@ class CustomerView:
         return any(i.type == id_type for i in self.identifiers())
 
     def profile(self, source: str, account_id: str) -> ProfileView | None:
-        return next(
-            (p for p in self.profiles if p.source == source and p.account_id == account_id), None
-        )
+        return next((p for p in self.profiles if p.source == source and p.account_id == account_id), None)
 
 
 @dataclass(frozen=True, slots=True)

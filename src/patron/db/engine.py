@@ -71,6 +71,11 @@ class Database:
             await self.reader.dispose()
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """The engine name ("sqlite", "postgresql") a session talks to."""
+    return session.sync_session.get_bind().dialect.name
+
+
 def ensure_sqlite_directory(url: str) -> None:
     """Create the folder of a SQLite database file if it does not exist yet."""
     parsed = make_url(url)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.db.engine import dialect_of
+
 SEQUENCES = ("org", "till", "customer", "card", "change", "event")
 
 
@@ -19,7 +21,7 @@ async def allocate(session: AsyncSession, name: str, count: int = 1) -> list[int
         raise ValueError(f"unknown id sequence {name!r}")
     if count <= 0:
         return []
-    if session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         rows = await session.execute(
             text(f"SELECT nextval('{name}_id_seq') FROM generate_series(1, :n)"), {"n": count}
         )

@@ -97,9 +97,7 @@ class CustomerProfile(Base):
     __tablename__ = "customer_profile"
     __table_args__ = (
         PrimaryKeyConstraint("org_id", "customer_id", "source", "account_id"),
-        ForeignKeyConstraint(
-            ["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]
-        ),
+        ForeignKeyConstraint(["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]),
     )
 
     org_id: Mapped[int] = mapped_column(Id)
@@ -121,9 +119,7 @@ class CustomerIdentifier(Base):
     __tablename__ = "customer_identifier"
     __table_args__ = (
         PrimaryKeyConstraint("org_id", "source", "account_id", "id_type", "value"),
-        ForeignKeyConstraint(
-            ["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]
-        ),
+        ForeignKeyConstraint(["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]),
         Index(None, "org_id", "id_type", "value"),
         Index(None, "org_id", "customer_id"),
     )
@@ -170,9 +166,7 @@ class LoyaltyEnrollment(Base):
     __tablename__ = "loyalty_enrollment"
     __table_args__ = (
         PrimaryKeyConstraint("org_id", "customer_id", "program_id"),
-        ForeignKeyConstraint(
-            ["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]
-        ),
+        ForeignKeyConstraint(["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]),
     )
 
     org_id: Mapped[int] = mapped_column(Id)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.db.engine import Database
+from patron.db.engine import Database, dialect_of
 
 if TYPE_CHECKING:
     from patron.events.domain import DomainEvent
@@ -27,8 +27,7 @@ class UnitOfWork:
 
     @property
     def dialect(self) -> str:
-        bind = self.session.bind
-        return bind.dialect.name
+        return dialect_of(self.session)
 
     def record(self, event: DomainEvent) -> None:
         """Queue a domain event; it is written to the outbox when the work commits."""

@@ -54,8 +54,7 @@ def customer_identifiers(view: CustomerView) -> dict[str, Any]:
             {
                 "accountId": profile.account_id,
                 "identifiers": [
-                    {"identifierType": i.type, "identifierValue": i.value}
-                    for i in profile.identifiers
+                    {"identifierType": i.type, "identifierValue": i.value} for i in profile.identifiers
                 ],
             }
         )

@@ -21,9 +21,7 @@ FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"
 
 
 class _ConfigModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
 class ExtendedFieldSpec(_ConfigModel):

@@ -61,15 +61,26 @@ async def create_org(uow: UnitOfWork, *, name: str, config: OrgConfig | None = N
     now = utcnow()
     org_id = await ids.next_id(uow.session, "org")
     uow.session.add(
-        Org(org_id=org_id, name=name, config=(config or OrgConfig()).to_document(), created_at=now, updated_at=now)
+        Org(
+            org_id=org_id,
+            name=name,
+            config=(config or OrgConfig()).to_document(),
+            created_at=now,
+            updated_at=now,
+        )
     )
     await uow.session.flush()
     return await create_till(uow, org_id=org_id, code="till1", name=f"{name} till 1")
 
 
 async def create_till(
-    uow: UnitOfWork, *, org_id: int, code: str | None = None, name: str | None = None,
-    store_code: str | None = None, store_name: str | None = None,
+    uow: UnitOfWork,
+    *,
+    org_id: int,
+    code: str | None = None,
+    name: str | None = None,
+    store_code: str | None = None,
+    store_name: str | None = None,
 ) -> TillCredentials:
     repo = OrgRepository(uow.session)
     org = await repo.get(org_id)
@@ -85,9 +96,15 @@ async def create_till(
     till_id = await ids.next_id(uow.session, "till")
     uow.session.add(
         Till(
-            org_id=org_id, till_id=till_id, code=code, name=name or code,
-            password_hash=hash_password(password), store_code=store_code or f"store{org_id}",
-            store_name=store_name or org.name, is_active=True, created_at=utcnow(),
+            org_id=org_id,
+            till_id=till_id,
+            code=code,
+            name=name or code,
+            password_hash=hash_password(password),
+            store_code=store_code or f"store{org_id}",
+            store_name=store_name or org.name,
+            is_active=True,
+            created_at=utcnow(),
         )
     )
     await uow.session.flush()

@@ -40,7 +40,12 @@ EMBED = Query(None, description="Comma-separated: mlp.")
 
 
 def _body_schema(model: type[Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
 
 
 def _customer_id(raw: str, missing_code: int) -> int:
@@ -61,7 +66,11 @@ async def register_customer(request: Request, ctx: RequestContext = Auth) -> JSO
     async with unit_of_work(request.app.state.db, write=True) as uow:
         result = await register(uow, ctx, body.command())
     return JSONResponse(
-        {"createdId": result.customer_id, "warnings": render.warning_items(result.warnings), "sideEffects": []}
+        {
+            "createdId": result.customer_id,
+            "warnings": render.warning_items(result.warnings),
+            "sideEffects": [],
+        }
     )
 
 
@@ -81,7 +90,9 @@ async def fetch_customer_id(
     return JSONResponse({"entity": customer_id, "warnings": []})
 
 
-@router.put("/lookup", summary="Update Customer Details (using identifier)", openapi_extra=_body_schema(UpdateBody))
+@router.put(
+    "/lookup", summary="Update Customer Details (using identifier)", openapi_extra=_body_schema(UpdateBody)
+)
 async def update_by_identifier(
     request: Request,
     source: str | None = SOURCE,
@@ -93,11 +104,17 @@ async def update_by_identifier(
     if identifierName not in catalog.UPDATE_LOOKUP_NAMES:
         raise InvalidInput(8013, message(8013) + " Use mobile, email or externalId.")
     body = parse_body(UpdateBody, await read_json(request, request.app.state.settings.max_body_bytes))
-    cmd = body.command(_identifier_ref(identifierName, identifierValue), SourceAccount(source or "", accountId))
+    cmd = body.command(
+        _identifier_ref(identifierName, identifierValue), SourceAccount(source or "", accountId)
+    )
     async with unit_of_work(request.app.state.db, write=True) as uow:
         result = await update(uow, ctx, cmd)
     return JSONResponse(
-        {"createdId": result.customer_id, "warnings": render.warning_items(result.warnings), "sideEffects": []}
+        {
+            "createdId": result.customer_id,
+            "warnings": render.warning_items(result.warnings),
+            "sideEffects": [],
+        }
     )
 
 
@@ -114,8 +131,11 @@ async def update_customer_status(
         raise InvalidInput(8013, message(8013) + " Use mobile, email or externalId.")
     body = parse_body(StatusBody, await read_json(request, request.app.state.settings.max_body_bytes))
     cmd = UpdateStatus(
-        _identifier_ref(identifierName, identifierValue), SourceAccount(source or "", accountId),
-        body.label or "", body.reason or "", body.createdOn,
+        _identifier_ref(identifierName, identifierValue),
+        SourceAccount(source or "", accountId),
+        body.label or "",
+        body.reason or "",
+        body.createdOn,
     )
     async with unit_of_work(request.app.state.db, write=True) as uow:
         await update_status(uow, ctx, cmd)
@@ -146,7 +166,9 @@ async def search_customers(
     offset: str | None = Query(None, description="Records to skip (default 0)."),
     ctx: RequestContext = Auth,
 ) -> JSONResponse:
-    cmd = SearchCustomers(q or "", parse_int(limit, "limit", default=10), parse_int(offset, "offset", default=0))
+    cmd = SearchCustomers(
+        q or "", parse_int(limit, "limit", default=10), parse_int(offset, "offset", default=0)
+    )
     async with unit_of_work(request.app.state.db, write=False) as uow:
         page = await queries.search(uow, ctx, cmd)
     return JSONResponse(render.search_json(page, cmd.limit, cmd.offset))
@@ -167,7 +189,9 @@ async def fetch_details(
     return JSONResponse(render.customer_json(details, ctx.config, by_identifier=False))
 
 
-@router.put("/{customerId}", summary="Update Customer Details (using userId)", openapi_extra=_body_schema(UpdateBody))
+@router.put(
+    "/{customerId}", summary="Update Customer Details (using userId)", openapi_extra=_body_schema(UpdateBody)
+)
 async def update_by_id(
     request: Request,
     customerId: str,
@@ -176,11 +200,17 @@ async def update_by_id(
     ctx: RequestContext = Auth,
 ) -> JSONResponse:
     body = parse_body(UpdateBody, await read_json(request, request.app.state.settings.max_body_bytes))
-    cmd = body.command(CustomerRef(customer_id=_customer_id(customerId, 8009)), SourceAccount(source or "", accountId))
+    cmd = body.command(
+        CustomerRef(customer_id=_customer_id(customerId, 8009)), SourceAccount(source or "", accountId)
+    )
     async with unit_of_work(request.app.state.db, write=True) as uow:
         result = await update(uow, ctx, cmd)
     return JSONResponse(
-        {"createdId": result.customer_id, "warnings": render.warning_items(result.warnings), "sideEffects": []}
+        {
+            "createdId": result.customer_id,
+            "warnings": render.warning_items(result.warnings),
+            "sideEffects": [],
+        }
     )
 
 
@@ -201,11 +231,15 @@ async def change_customer_identifiers(
     statusLabel: str | None = Query(None, description="Card status for card items that name none."),
     ctx: RequestContext = Auth,
 ) -> JSONResponse:
-    body = parse_body(ChangeIdentifierBody, await read_json(request, request.app.state.settings.max_body_bytes))
+    body = parse_body(
+        ChangeIdentifierBody, await read_json(request, request.app.state.settings.max_body_bytes)
+    )
     series = parse_int(seriesId, "seriesId") if seriesId else None
     add = tuple(_with_card_defaults(i.command(), series, statusLabel) for i in body.add)
     cmd = ChangeIdentifiers(
-        _customer_id(customerId, 8009), SourceAccount(source or "", accountId), add,
+        _customer_id(customerId, 8009),
+        SourceAccount(source or "", accountId),
+        add,
         tuple(i.command() for i in body.remove),
     )
     async with unit_of_work(request.app.state.db, write=True) as uow:
@@ -213,7 +247,9 @@ async def change_customer_identifiers(
     return JSONResponse({"createdId": result.customer_id, "warnings": render.warning_items(result.warnings)})
 
 
-def _with_card_defaults(item: IdentifierInput, series_id: int | None, status_label: str | None) -> IdentifierInput:
+def _with_card_defaults(
+    item: IdentifierInput, series_id: int | None, status_label: str | None
+) -> IdentifierInput:
     if catalog.canonical_type(str(item.type)) != catalog.CARD:
         return item
     return replace(

@@ -116,8 +116,16 @@ def card_json(view: CustomerView, card: CardView, config: OrgConfig) -> dict[str
 def _attribution_v2(view: CustomerView, tz: str) -> dict[str, Any]:
     return {
         "createDate": stamp(view.registered_at, tz),
-        "createdBy": {"id": view.created_by.till_id, "code": view.created_by.code, "name": view.created_by.name},
-        "modifiedBy": {"id": view.updated_by.till_id, "code": view.updated_by.code, "name": view.updated_by.name},
+        "createdBy": {
+            "id": view.created_by.till_id,
+            "code": view.created_by.code,
+            "name": view.created_by.name,
+        },
+        "modifiedBy": {
+            "id": view.updated_by.till_id,
+            "code": view.updated_by.code,
+            "name": view.updated_by.name,
+        },
         "modifiedDate": stamp(view.updated_at, tz),
         "createdFromSource": view.created_from_source.lower(),
     }
@@ -147,7 +155,9 @@ def customer_json(details: Details, config: OrgConfig, *, by_identifier: bool) -
     if details.source == catalog.ALL_SOURCES:
         profiles = view.profiles
     else:
-        profiles = [p for p in view.profiles if (p.source, p.account_id) == (details.source, details.account_id)]
+        profiles = [
+            p for p in view.profiles if (p.source, p.account_id) == (details.source, details.account_id)
+        ]
     body: dict[str, Any] = {
         "id": view.customer_id,
         "profiles": [profile_json(view, p, tz) for p in profiles],
@@ -160,7 +170,11 @@ def customer_json(details: Details, config: OrgConfig, *, by_identifier: bool) -
         "segments": {},
     }
     if by_identifier:
-        body["fraudDetails"] = {"markedBy": {}, "modifiedOn": stamp(view.updated_at, tz), "status": view.fraud_status}
+        body["fraudDetails"] = {
+            "markedBy": {},
+            "modifiedOn": stamp(view.updated_at, tz),
+            "status": view.fraud_status,
+        }
         body["associatedWith"] = view.associated_with or ""
     body["extendedFields"] = dict(view.extended_fields)
     if "mlp" in details.embeds:

@@ -30,9 +30,14 @@ class IdentifierBody(_Wire):
 
     def command(self) -> c.IdentifierInput:
         return c.IdentifierInput(
-            type=self.type, value=self.value, series_id=self.seriesId, series_code=self.seriesCode,
-            status_label=self.statusLabel, card_external_id=self.cardExternalId,
-            extended_fields=self.extendedFields, custom_fields=self.customFields,
+            type=self.type,
+            value=self.value,
+            series_id=self.seriesId,
+            series_code=self.seriesCode,
+            status_label=self.statusLabel,
+            card_external_id=self.cardExternalId,
+            extended_fields=self.extendedFields,
+            custom_fields=self.customFields,
         )
 
 
@@ -46,8 +51,9 @@ class CommChannelBody(_Wire):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
     def command(self) -> c.CommChannelInput:
-        return c.CommChannelInput(self.type, self.value, self.primary, self.verified, self.subscribed,
-                                  self.meta, self.attributes)
+        return c.CommChannelInput(
+            self.type, self.value, self.primary, self.verified, self.subscribed, self.meta, self.attributes
+        )
 
 
 class ProfileBody(_Wire):
@@ -66,7 +72,9 @@ class ProfileBody(_Wire):
             first_name=self.firstName,
             last_name=self.lastName,
             identifiers=tuple(i.command() for i in self.identifiers),
-            comm_channels=None if self.commChannels is None else tuple(ch.command() for ch in self.commChannels),
+            comm_channels=None
+            if self.commChannels is None
+            else tuple(ch.command() for ch in self.commChannels),
             fields=self.fields,
         )
 
@@ -83,8 +91,9 @@ class EnrollmentBody(_Wire):
     pointsExpiryDate: AwareDatetime | None = None
 
     def command(self) -> c.EnrollmentInput:
-        return c.EnrollmentInput(self.programId, self.tierNumber, self.loyaltyPoints,
-                                 self.tierExpiryDate, self.pointsExpiryDate)
+        return c.EnrollmentInput(
+            self.programId, self.tierNumber, self.loyaltyPoints, self.tierExpiryDate, self.pointsExpiryDate
+        )
 
 
 class RegisterBody(_Wire):

@@ -11,6 +11,8 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -27,7 +29,7 @@ def _id() -> sa.types.TypeEngine[int]:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
@@ -101,7 +103,8 @@ def upgrade() -> None:
         sa.Column("updated_by_till_id", _id(), nullable=False),
         sa.PrimaryKeyConstraint("org_id", "customer_id", "source", "account_id", name="pk_customer_profile"),
         sa.ForeignKeyConstraint(
-            ["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"],
+            ["org_id", "customer_id"],
+            ["customer.org_id", "customer.customer_id"],
             name="fk_customer_profile_org_id_customer_id_customer",
         ),
     )
@@ -114,14 +117,21 @@ def upgrade() -> None:
         sa.Column("value", sa.String(255), nullable=False),
         sa.Column("customer_id", _id(), nullable=False),
         _ts("created_at"),
-        sa.PrimaryKeyConstraint("org_id", "source", "account_id", "id_type", "value", name="pk_customer_identifier"),
+        sa.PrimaryKeyConstraint(
+            "org_id", "source", "account_id", "id_type", "value", name="pk_customer_identifier"
+        ),
         sa.ForeignKeyConstraint(
-            ["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"],
+            ["org_id", "customer_id"],
+            ["customer.org_id", "customer.customer_id"],
             name="fk_customer_identifier_org_id_customer_id_customer",
         ),
     )
-    op.create_index("ix_customer_identifier_org_id_id_type_value", "customer_identifier", ["org_id", "id_type", "value"])
-    op.create_index("ix_customer_identifier_org_id_customer_id", "customer_identifier", ["org_id", "customer_id"])
+    op.create_index(
+        "ix_customer_identifier_org_id_id_type_value", "customer_identifier", ["org_id", "id_type", "value"]
+    )
+    op.create_index(
+        "ix_customer_identifier_org_id_customer_id", "customer_identifier", ["org_id", "customer_id"]
+    )
     op.create_table(
         "card",
         _org_id(),
@@ -155,7 +165,8 @@ def upgrade() -> None:
         _ts("enrolled_at"),
         sa.PrimaryKeyConstraint("org_id", "customer_id", "program_id", name="pk_loyalty_enrollment"),
         sa.ForeignKeyConstraint(
-            ["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"],
+            ["org_id", "customer_id"],
+            ["customer.org_id", "customer.customer_id"],
             name="fk_loyalty_enrollment_org_id_customer_id_customer",
         ),
     )
@@ -177,7 +188,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", "change_id", name="pk_customer_change"),
     )
     op.create_index(
-        "ix_customer_change_org_id_customer_id_change_id", "customer_change", ["org_id", "customer_id", "change_id"]
+        "ix_customer_change_org_id_customer_id_change_id",
+        "customer_change",
+        ["org_id", "customer_id", "change_id"],
     )
     op.create_table(
         "outbox_event",
@@ -198,7 +211,9 @@ def upgrade() -> None:
     op.create_table(
         "search_term",
         _org_id(),
-        sa.Column("term", sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql"), nullable=False),
+        sa.Column(
+            "term", sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql"), nullable=False
+        ),
         sa.Column("customer_id", _id(), nullable=False),
         sa.Column("id_type", sa.String(40), nullable=False),
         sa.Column("source", sa.String(20), nullable=False),
@@ -232,7 +247,15 @@ def downgrade() -> None:
     else:
         op.drop_table("id_sequence")
     for table in (
-        "search_term", "outbox_event", "customer_change", "loyalty_enrollment", "card",
-        "customer_identifier", "customer_profile", "customer", "till", "org",
+        "search_term",
+        "outbox_event",
+        "customer_change",
+        "loyalty_enrollment",
+        "card",
+        "customer_identifier",
+        "customer_profile",
+        "customer",
+        "till",
+        "org",
     ):
         op.drop_table(table)
