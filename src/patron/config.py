@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # How long a verified credential is trusted without a new Argon2 check.
     auth_cache_seconds: int = 60
     sql_echo: bool = False
+    # One JSON line per request on stderr (method, path, status, ms, request id).
+    access_log: bool = True
     log_level: str = "INFO"
     db_pool_size: int = Field(default=10, ge=1)
 

@@ -97,6 +97,19 @@ def test_run_serves_health_and_the_api_on_the_configured_port(env: dict[str, str
         )
         assert found.status_code == 200
         assert found.json()["pagination"]["total"] == 5
+        number = found.json()["data"][0]["matchedIdentifiers"][0]["idValue"]
+        lookup = httpx.get(
+            f"http://127.0.0.1:{port}/v2/customers/lookup",
+            timeout=5,
+            params={"source": "INSTORE", "identifierName": "mobile", "identifierValue": number},
+            auth=(creds["username"], creds["password"]),
+        )
+        assert lookup.status_code == 200
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    logged = {(x["method"], x["path"], x["status"]) for x in lines if x.get("event") == "request"}
+    assert ("GET", "/v2/customers/lookup", 200) in logged
+    # Identifiers travel in query strings; the log never carries them, nor the password.
+    assert number not in log.read_text() and creds["password"] not in log.read_text()

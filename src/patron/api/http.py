@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import time
 import uuid
 from typing import Any, TypeVar
 
 import orjson
+import structlog
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
@@ -19,6 +21,7 @@ from patron.errors import InvalidInput, PatronError, Unauthorized
 from patron.security.auth import UNAUTHORIZED, Authenticator
 
 M = TypeVar("M", bound=BaseModel)
+access = structlog.get_logger("patron.access")
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
@@ -31,10 +34,13 @@ class JSONResponse(Response):
 
 
 class RequestIdMiddleware:
-    """Give every request an id (the client's X-Request-Id when it is sane) and echo it."""
+    """Give every request an id (the client's X-Request-Id when it is sane), echo it, and
+    write one access-log line: method, path without the query string (lookups carry
+    identifiers there), status, duration and request id. Never a header or a body."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access_log: bool = True) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,13 +54,28 @@ class RequestIdMiddleware:
         request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if self.access_log:
+                access.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 2),
+                    request_id=request_id,
+                )
 
 
 def request_id(request: Request) -> str:
