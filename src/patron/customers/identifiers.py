@@ -142,7 +142,7 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
         changes.append(FieldChange("mergedCustomerId", "StandardField", None, str(cid), source, account))
         warnings.append(Warning_(8051, message(8051, survivor_id)))
         result_id = survivor_id
-    await repo.touch(customer, ctx.actor.till_id, now)
+    repo.touch(customer, ctx.actor.till_id, now)
     await uow.session.flush()
     await record_changes(uow, ctx, result_id, "IDENTIFIER", changes, now)
     await repo.reindex(ctx.org_id, result_id)
@@ -185,7 +185,7 @@ async def _merge(
         survivor.custom_fields = {key: value, **(survivor.custom_fields or {})}
     for key, value in (victim.extended_fields or {}).items():
         survivor.extended_fields = {key: value, **(survivor.extended_fields or {})}
-    await repo.touch(survivor, ctx.actor.till_id, now)
+    repo.touch(survivor, ctx.actor.till_id, now)
     await record_changes(
         uow,
         ctx,

@@ -18,7 +18,7 @@ from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.cards import CardPlan, issue_card, plan_card, require_loyalty
-from patron.customers.commands import EnrollmentInput, RegisterCustomer, SourceAccount
+from patron.customers.commands import RegisterCustomer, SourceAccount
 from patron.customers.common import (
     CleanIdentifier,
     clean_comm_channels,
@@ -36,10 +36,11 @@ from patron.customers.domain import (
     unknown_custom_fields,
     validate_extended_fields,
 )
+from patron.customers.enrollments import check_enrollments, enroll
 from patron.customers.repository import CustomerRepository
 from patron.db import ids
 from patron.db.base import utcnow
-from patron.db.models import Customer, CustomerProfile, LoyaltyEnrollment
+from patron.db.models import Customer, CustomerProfile
 from patron.db.uow import UnitOfWork
 from patron.errors import Conflict, InvalidInput, Warning_
 from patron.events.domain import CustomerAdded, CustomerUpdated
@@ -118,7 +119,7 @@ async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) 
         raise InvalidInput(1045, message(1045))
     now = utcnow()
     registered_at = _registration_date(cmd.create_date, now, ctx)
-    _check_enrollments(cmd.enrollments)
+    check_enrollments(cmd.enrollments)
 
     pairs = [(i.type, i.value) for p in profiles for i in p.identifiers]
     await lock_identifiers(uow, ctx.org_id, pairs)
@@ -173,35 +174,6 @@ def _registration_date(stated: datetime | None, now: datetime, ctx: RequestConte
     if not earliest <= stated <= latest:
         raise InvalidInput(1034, message(1034))
     return stated
-
-
-def _check_enrollments(enrollments: tuple[EnrollmentInput, ...]) -> None:
-    seen = set()
-    for e in enrollments:
-        if e.program_id in seen:
-            raise InvalidInput(400, message(400, detail=f"Program {e.program_id} is enrolled twice."))
-        seen.add(e.program_id)
-        if e.loyalty_points < 0 or (e.tier_number is not None and e.tier_number < 1):
-            raise InvalidInput(400, message(400, detail="loyaltyPoints must be >= 0 and tierNumber >= 1."))
-
-
-def _enrollment_rows(
-    org_id: int, customer_id: int, enrollments: tuple[EnrollmentInput, ...], now: datetime, skip: set[int]
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "org_id": org_id,
-            "customer_id": customer_id,
-            "program_id": e.program_id,
-            "tier_number": e.tier_number,
-            "loyalty_points": e.loyalty_points,
-            "tier_expires_at": e.tier_expiry_date,
-            "points_expire_at": e.points_expiry_date,
-            "enrolled_at": now,
-        }
-        for e in enrollments
-        if e.program_id not in skip
-    ]
 
 
 async def _write_profiles(
@@ -296,9 +268,7 @@ async def _create(
         ],
     )
     changes = await _write_profiles(uow, ctx, customer_id, profiles, now)
-    rows = _enrollment_rows(ctx.org_id, customer_id, cmd.enrollments, now, set())
-    if rows:
-        await session.execute(insert(LoyaltyEnrollment), rows)
+    await enroll(uow, ctx.org_id, customer_id, cmd.enrollments, now, new_customer=True)
     src, acc = first.source, first.account_id
     changes.append(FieldChange("loyaltyType", "StandardField", None, cmd.loyalty_type, src, acc))
     changes.append(FieldChange("status", "StandardField", None, ctx.config.initial_status_label, src, acc))
@@ -340,11 +310,8 @@ async def _merge_into(
         changes.extend(
             FieldChange(k, "ExtendedField", None, as_text(v), src, acc) for k, v in new_extended.items()
         )
-    enrolled = {e.program_id for e in await repo.enrollments_of(ctx.org_id, customer_id)}
-    rows = _enrollment_rows(ctx.org_id, customer_id, cmd.enrollments, now, enrolled)
-    if rows:
-        await uow.session.execute(insert(LoyaltyEnrollment), rows)
-    await repo.touch(customer, ctx.actor.till_id, now)
+    await enroll(uow, ctx.org_id, customer_id, cmd.enrollments, now)
+    repo.touch(customer, ctx.actor.till_id, now)
     await uow.session.flush()
     await record_changes(uow, ctx, customer_id, "MERGE", changes, now)
     await repo.reindex(ctx.org_id, customer_id)

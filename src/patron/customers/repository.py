@@ -282,7 +282,7 @@ class CustomerRepository:
             delete(SearchTerm).where(SearchTerm.org_id == org_id, SearchTerm.customer_id == victim_id)
         )
 
-    async def touch(self, customer: Customer, till_id: int, now: datetime) -> None:
+    def touch(self, customer: Customer, till_id: int, now: datetime) -> None:
         customer.updated_at = now
         customer.updated_by_till_id = till_id
         customer.version += 1

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert
-
 from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
@@ -27,10 +25,10 @@ from patron.customers.domain import (
     unknown_custom_fields,
     validate_extended_fields,
 )
-from patron.customers.register import _check_enrollments, _enrollment_rows
+from patron.customers.enrollments import check_enrollments, enroll
 from patron.customers.repository import CustomerRepository
 from patron.db.base import utcnow
-from patron.db.models import CustomerProfile, LoyaltyEnrollment
+from patron.db.models import CustomerProfile
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound, RuleViolation, Warning_
 from patron.events.domain import CustomerUpdated, StatusChange
@@ -127,24 +125,18 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
         )
         customer.loyalty_type = cmd.loyalty_type
     if cmd.enrollments:
-        _check_enrollments(cmd.enrollments)
-        enrolled = {e.program_id for e in await repo.enrollments_of(ctx.org_id, customer.customer_id)}
-        now = utcnow()
-        rows = _enrollment_rows(ctx.org_id, customer.customer_id, cmd.enrollments, now, enrolled)
-        if rows:
-            await uow.session.execute(insert(LoyaltyEnrollment), rows)
-            changes.extend(
-                FieldChange(
-                    "loyaltyProgramEnrollment", "StandardField", None, str(r["program_id"]), source, account
-                )
-                for r in rows
-            )
+        check_enrollments(cmd.enrollments)
+        added = await enroll(uow, ctx.org_id, customer.customer_id, cmd.enrollments, utcnow())
+        changes.extend(
+            FieldChange("loyaltyProgramEnrollment", "StandardField", None, str(pid), source, account)
+            for pid in added
+        )
     if not changes:
         return Updated(customer.customer_id, warnings, changed=False)
     now = utcnow()
     profile.updated_at = now
     profile.updated_by_till_id = ctx.actor.till_id
-    await repo.touch(customer, ctx.actor.till_id, now)
+    repo.touch(customer, ctx.actor.till_id, now)
     await uow.session.flush()
     await record_changes(uow, ctx, customer.customer_id, "PROFILE", changes, now)
     if any(c.field_name in ("firstName", "lastName") for c in changes):
@@ -200,7 +192,7 @@ async def update_status(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateStatus)
         return False
     now = utcnow()
     customer.status_label = label
-    await repo.touch(customer, ctx.actor.till_id, now)
+    repo.touch(customer, ctx.actor.till_id, now)
     await uow.session.flush()
     change = FieldChange("status", "StandardField", previous, label, source, account)
     await record_changes(uow, ctx, customer.customer_id, "STATUS", [change], now)

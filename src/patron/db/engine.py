@@ -37,6 +37,7 @@ def _sqlite_engine(url: str, *, writer: bool, pool_size: int, echo: bool) -> Asy
     engine = create_async_engine(
         url,
         echo=echo,
+        hide_parameters=True,  # errors and logs never show identifier values
         pool_size=1 if writer else pool_size,
         max_overflow=0,
         pool_timeout=60,
@@ -93,6 +94,7 @@ def create_database(settings: Settings) -> Database:
         writer = create_async_engine(
             url,
             echo=settings.sql_echo,
+            hide_parameters=True,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_size,
             pool_pre_ping=True,

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from patron.api.http import JSONResponse, describe
+from patron.api.http import JSONResponse
 from patron.errors import PatronError, Throttled
 
 log = logging.getLogger("patron.api")
@@ -52,4 +52,4 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(500, "Internal error; the request changed nothing."), status_code=500)
 
 
-__all__ = ["describe", "error_body", "install"]
+__all__ = ["error_body", "install"]
