@@ -135,22 +135,44 @@ def event_data(event: DomainEvent) -> dict[str, Any]:
     return data
 
 
-def envelope(event: DomainEvent, *, event_uuid: str, created_at: datetime) -> dict[str, Any]:
-    """The enriched envelope of seed 000, ready to sign and send."""
-    org_id = event.customer.org_id
+def wrap(
+    *,
+    name: str,
+    org_id: int,
+    ref_id: str,
+    request_id: str,
+    data: dict[str, Any],
+    event_uuid: str,
+    created_at: datetime,
+) -> dict[str, Any]:
+    """The enriched envelope of seed 000 (000:L30-73) around any event's data."""
     created_ms = epoch_ms(created_at)
     return {
         "eventId": event_uuid,
-        "eventType": event.name,
+        "eventType": name,
         "consumerGroupId": None,
         "actionType": "START",
         "timeStamp": created_ms,
         "attributes": {
             "createdAt": created_ms,
-            "data": event_data(event),
-            "eventName": event.name,
-            "refId": f"{org_id}_{event.customer.customer_id}",
-            "apiRequestId": event.request_id,
+            "data": data,
+            "eventName": name,
+            "refId": ref_id,
+            "apiRequestId": request_id,
             "orgId": org_id,
         },
     }
+
+
+def envelope(event: DomainEvent, *, event_uuid: str, created_at: datetime) -> dict[str, Any]:
+    """A customer event, ready to sign and send."""
+    org_id = event.customer.org_id
+    return wrap(
+        name=event.name,
+        org_id=org_id,
+        ref_id=f"{org_id}_{event.customer.customer_id}",
+        request_id=event.request_id,
+        data=event_data(event),
+        event_uuid=event_uuid,
+        created_at=created_at,
+    )
