@@ -94,7 +94,17 @@ async def harness(request: pytest.FixtureRequest, unscoped_queries: list[str]) -
     else:
         url = request.getfixturevalue("postgres_url")
     await asyncio.to_thread(upgrade, url)
-    settings = Settings(database_url=url, auth_max_failures=5, auth_failure_window_seconds=60)
+    settings = Settings(
+        database_url=url,
+        auth_max_failures=5,
+        auth_failure_window_seconds=60,
+        secret_key=base64.b64encode(os.urandom(32)).decode(),
+        webhook_allow_private=True,  # the tests' receivers listen on loopback
+        webhook_retry_schedule=[0.2, 0.2, 0.3, 0.3],
+        webhook_timeout_seconds=2.0,
+        webhook_poll_seconds=0.05,
+        webhook_lease_seconds=10.0,
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         db = app.state.db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/patron.db"
@@ -30,6 +30,31 @@ class Settings(BaseSettings):
     access_log: bool = True
     log_level: str = "INFO"
     db_pool_size: int = Field(default=10, ge=1)
+
+    # Secrets at rest (webhook signing secrets) are encrypted with this key: 32 bytes,
+    # base64. Without it, a key file is created on first use (keep it with the database).
+    secret_key: str | None = None
+    secret_key_file: Path = Path("var/secret.key")
+
+    # Webhook delivery.
+    worker_enabled: bool = True  # `patron run` also delivers; `patron worker` adds workers
+    webhook_allow_private: bool = False  # deliver to loopback/private addresses (tests, labs)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    webhook_lease_seconds: float = Field(default=60.0, gt=1)
+    # Seconds to wait after each failed attempt; its sum (about 3 days) bounds the retries.
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: [5.0, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 86400]
+    )
+    webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
+    webhook_secret_grace_seconds: float = Field(default=86400, ge=0)
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [float(part) for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def is_sqlite(self) -> bool:

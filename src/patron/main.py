@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from patron import __version__
-from patron.api import orgs
+from patron.api import orgs, webhooks
 from patron.api.http import JSONResponse, RequestIdMiddleware
 from patron.api.v2 import customers, errors
 from patron.config import Settings
@@ -19,6 +20,8 @@ from patron.db.engine import create_database
 from patron.logs import configure_logging
 from patron.security.auth import Authenticator
 from patron.security.throttle import LoginThrottle
+from patron.webhooks.secrets import load_box
+from patron.webhooks.worker import DeliveryWorker
 
 DESCRIPTION = """\
 Patron keeps one record per customer across every channel and serves the v2 customers API.
@@ -34,14 +37,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level)
         db = create_database(settings)
         app.state.db = db
+        app.state.box = load_box(settings)
         app.state.authenticator = Authenticator(
             db,
             cache_seconds=settings.auth_cache_seconds,
             throttle=LoginThrottle(settings.auth_max_failures, settings.auth_failure_window_seconds),
         )
+        stop = asyncio.Event()
+        worker = None
+        if settings.worker_enabled:
+            worker = asyncio.create_task(DeliveryWorker(db, settings, app.state.box).run(stop))
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
             await db.dispose()
 
     app = FastAPI(
@@ -56,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(customers.router)
     app.include_router(orgs.router)
+    app.include_router(webhooks.router)
 
     @app.get("/health", summary="Health check", tags=["ops"])
     async def health() -> JSONResponse:

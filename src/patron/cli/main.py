@@ -178,6 +178,11 @@ def config_set(
     typer.echo("configuration replaced (running servers apply it within a minute)")
 
 
-from patron.cli import demo  # noqa: E402  (registers `patron demo`)
+from patron.cli import demo, webhooks  # noqa: E402  (the command groups of their own modules)
 
 app.add_typer(demo.app, name="demo")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(webhooks.events_app, name="events")
+app.command("worker", help="Deliver webhooks until SIGTERM (several on PostgreSQL share the work).")(
+    webhooks.run_worker
+)

@@ -8,7 +8,8 @@ the last committed state through WAL. PostgreSQL uses one pool for both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ class Database:
     reader: AsyncEngine
     write_sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
+    # Set after a commit that wrote events, so an in-process worker delivers at once.
+    outbox_signal: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def dialect(self) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.db.engine import dialect_of
 
-SEQUENCES = ("org", "till", "customer", "card", "change", "event")
+SEQUENCES = ("org", "till", "customer", "card", "change", "event", "endpoint", "attempt")
 
 
 async def allocate(session: AsyncSession, name: str, count: int = 1) -> list[int]:

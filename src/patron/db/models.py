@@ -241,3 +241,83 @@ class SearchTerm(Base):
     source: Mapped[str] = mapped_column(String(20))
     account_id: Mapped[str] = mapped_column(String(100))
     display_value: Mapped[str] = mapped_column(String(255))
+
+
+class WebhookEndpoint(Base):
+    """Where an org wants its events: a URL, an event filter, and signing secrets (encrypted)."""
+
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "endpoint_id"),
+        ForeignKeyConstraint(["org_id"], ["org.org_id"]),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    endpoint_id: Mapped[int] = mapped_column(Id)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    # None: every event; else the event names this endpoint receives.
+    event_types: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    secret_encrypted: Mapped[str] = mapped_column(String(500))
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    max_in_flight: Mapped[int] = mapped_column(Integer, default=8)
+    failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookDelivery(Base):
+    """One event owed to one endpoint: pending until a 2xx, dead when the schedule runs out.
+
+    `order_key` names what the event is about (a customer); an endpoint receives the events
+    of one order key in event order, so a failing customer holds back only its own events.
+    """
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "endpoint_id", "event_id"),
+        Index(None, "org_id", "status", "next_attempt_at"),
+        Index(None, "org_id", "endpoint_id", "order_key", "event_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    endpoint_id: Mapped[int] = mapped_column(Id)
+    event_id: Mapped[int] = mapped_column(Id)
+    order_key: Mapped[str] = mapped_column(String(40))
+    # pending, delivered, dead
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WebhookAttempt(Base):
+    """The delivery log: one row per HTTP attempt, with a capped excerpt of the answer."""
+
+    __tablename__ = "webhook_attempt"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "attempt_id"),
+        Index(None, "org_id", "endpoint_id", "attempt_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    attempt_id: Mapped[int] = mapped_column(Id)
+    endpoint_id: Mapped[int] = mapped_column(Id)
+    event_id: Mapped[int] = mapped_column(Id)
+    attempt_number: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(12))  # delivered, retry, dead, disabled

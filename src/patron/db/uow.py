@@ -7,6 +7,7 @@ and its event are stored together or not at all; delivery reads the outbox after
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 
 
 class UnitOfWork:
-    def __init__(self, session: AsyncSession, *, writable: bool) -> None:
+    def __init__(self, session: AsyncSession, *, writable: bool, signal: asyncio.Event | None = None) -> None:
         self.session = session
+        self._signal = signal
         self.writable = writable
         self._events: list[DomainEvent] = []
 
@@ -42,10 +44,13 @@ class UnitOfWork:
     async def commit(self) -> None:
         from patron.events.outbox import write_events
 
-        if self._events:
+        wrote = bool(self._events)
+        if wrote:
             await write_events(self.session, self._events)
             self._events.clear()
         await self.session.commit()
+        if wrote and self._signal is not None:
+            self._signal.set()
 
 
 @asynccontextmanager
@@ -53,7 +58,7 @@ async def unit_of_work(db: Database, *, write: bool) -> AsyncIterator[UnitOfWork
     """Open a transaction; commit on a clean exit (writes), roll back on any error."""
     factory = db.write_sessions if write else db.read_sessions
     async with factory() as session:
-        uow = UnitOfWork(session, writable=write)
+        uow = UnitOfWork(session, writable=write, signal=db.outbox_signal)
         try:
             yield uow
             if write:

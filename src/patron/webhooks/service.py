@@ -1,0 +1,269 @@
+"""Use cases of webhook endpoints: manage them, rotate secrets, redeliver and replay."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from patron.db import ids
+from patron.db.base import utcnow
+from patron.db.models import WebhookEndpoint
+from patron.db.uow import UnitOfWork
+from patron.errors import InvalidInput, NotFound
+from patron.events.payloads import wrap
+from patron.webhooks.repository import DEAD, PENDING, WebhookRepository
+from patron.webhooks.secrets import SecretBox, new_signing_secret
+from patron.webhooks.urls import check_url
+from patron.webhooks.views import EVENT_TYPES, AttemptView, DeadLetter, EndpointView
+
+MAX_ENDPOINTS = 50
+
+
+def secret_context(org_id: int, endpoint_id: int) -> str:
+    """Bind a sealed secret to its endpoint, so a ciphertext moved to another row fails."""
+    return f"webhook-endpoint:{org_id}:{endpoint_id}"
+
+
+def check_event_types(event_types: Sequence[str] | None) -> list[str] | None:
+    if event_types is None:
+        return None
+    names = list(dict.fromkeys(e.strip() for e in event_types if e.strip()))
+    unknown = [e for e in names if e not in EVENT_TYPES]
+    if unknown:
+        raise InvalidInput(
+            400, f"Unknown event types: {', '.join(unknown)}. Known: {', '.join(EVENT_TYPES)}."
+        )
+    if not names:
+        raise InvalidInput(400, "events must name at least one event type (omit it for all).")
+    return names
+
+
+async def _endpoint(uow: UnitOfWork, org_id: int, endpoint_id: int) -> WebhookEndpoint:
+    row = await WebhookRepository(uow.session).endpoint(org_id, endpoint_id)
+    if row is None:
+        raise NotFound(404, f"Webhook endpoint {endpoint_id} does not exist.")
+    return row
+
+
+async def add_endpoint(
+    uow: UnitOfWork,
+    box: SecretBox,
+    org_id: int,
+    *,
+    url: str,
+    event_types: Sequence[str] | None = None,
+    description: str = "",
+    enabled: bool = True,
+) -> tuple[EndpointView, str]:
+    """Add an endpoint; returns it with its signing secret, which is shown this once."""
+    url = check_url(url)
+    if len(description) > 500:
+        raise InvalidInput(400, "description is longer than 500 characters.")
+    repo = WebhookRepository(uow.session)
+    if len(await repo.endpoints(org_id)) >= MAX_ENDPOINTS:
+        raise InvalidInput(400, f"An org has at most {MAX_ENDPOINTS} webhook endpoints.")
+    endpoint_id = await ids.next_id(uow.session, "endpoint")
+    secret = new_signing_secret()
+    now = utcnow()
+    row = WebhookEndpoint(
+        org_id=org_id,
+        endpoint_id=endpoint_id,
+        url=url,
+        description=description,
+        event_types=check_event_types(event_types),
+        enabled=enabled,
+        disabled_reason=None,
+        secret_encrypted=box.seal(secret, secret_context(org_id, endpoint_id)),
+        max_in_flight=8,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(row)
+    await uow.session.flush()
+    return EndpointView.of(row), secret
+
+
+async def list_endpoints(uow: UnitOfWork, org_id: int) -> list[EndpointView]:
+    return [EndpointView.of(r) for r in await WebhookRepository(uow.session).endpoints(org_id)]
+
+
+async def get_endpoint(uow: UnitOfWork, org_id: int, endpoint_id: int) -> EndpointView:
+    return EndpointView.of(await _endpoint(uow, org_id, endpoint_id))
+
+
+async def update_endpoint(
+    uow: UnitOfWork,
+    org_id: int,
+    endpoint_id: int,
+    *,
+    url: str | None = None,
+    event_types: Sequence[str] | None = None,
+    all_events: bool = False,
+    description: str | None = None,
+    enabled: bool | None = None,
+) -> EndpointView:
+    row = await _endpoint(uow, org_id, endpoint_id)
+    if url is not None:
+        row.url = check_url(url)
+    if all_events:
+        row.event_types = None
+    elif event_types is not None:
+        row.event_types = check_event_types(event_types)
+    if description is not None:
+        if len(description) > 500:
+            raise InvalidInput(400, "description is longer than 500 characters.")
+        row.description = description
+    if enabled is not None:
+        row.enabled = enabled
+        if enabled:
+            row.disabled_reason = None
+            row.failing_since = None
+        else:
+            row.disabled_reason = "Disabled by the org."
+    row.updated_at = utcnow()
+    await uow.session.flush()
+    return EndpointView.of(row)
+
+
+async def delete_endpoint(uow: UnitOfWork, org_id: int, endpoint_id: int) -> None:
+    await _endpoint(uow, org_id, endpoint_id)
+    await WebhookRepository(uow.session).delete_endpoint(org_id, endpoint_id)
+
+
+async def rotate_secret(
+    uow: UnitOfWork, box: SecretBox, org_id: int, endpoint_id: int, *, grace_seconds: float
+) -> str:
+    """Make a new secret; the old one keeps signing beside it for `grace_seconds`."""
+    if grace_seconds < 0 or grace_seconds > 7 * 86400:
+        raise InvalidInput(400, "graceSeconds must be between 0 and 604800.")
+    row = await _endpoint(uow, org_id, endpoint_id)
+    secret = new_signing_secret()
+    now = utcnow()
+    row.previous_secret_encrypted = row.secret_encrypted if grace_seconds > 0 else None
+    row.previous_secret_expires_at = now + timedelta(seconds=grace_seconds) if grace_seconds > 0 else None
+    row.secret_encrypted = box.seal(secret, secret_context(org_id, endpoint_id))
+    row.updated_at = now
+    await uow.session.flush()
+    return secret
+
+
+async def dead_letters(
+    uow: UnitOfWork, org_id: int, endpoint_id: int, *, limit: int = 100
+) -> list[DeadLetter]:
+    await _endpoint(uow, org_id, endpoint_id)
+    rows = await WebhookRepository(uow.session).dead_letters(org_id, endpoint_id, limit)
+    return [DeadLetter(*r) for r in rows]
+
+
+async def redeliver(
+    uow: UnitOfWork, org_id: int, endpoint_id: int, *, event_uuids: Sequence[str] | None = None
+) -> int:
+    """Put dead-lettered deliveries back in the queue (all of them, or the events named)."""
+    await _endpoint(uow, org_id, endpoint_id)
+    repo = WebhookRepository(uow.session)
+    event_ids: list[int] | None = None
+    if event_uuids is not None:
+        dead = await repo.dead_letters(org_id, endpoint_id, 100_000)
+        wanted = set(event_uuids)
+        event_ids = [int(r[0]) for r in dead if r[1] in wanted]
+    return await repo.requeue(org_id, endpoint_id, utcnow(), event_ids=event_ids, status=DEAD)
+
+
+async def replay(uow: UnitOfWork, org_id: int, endpoint_id: int, *, start: datetime, end: datetime) -> int:
+    """Owe the endpoint again every event of the org stored in [start, end)."""
+    if end <= start:
+        raise InvalidInput(400, "to must be after from.")
+    if end - start > timedelta(days=31):
+        raise InvalidInput(400, "Replay at most 31 days at a time.")
+    row = await _endpoint(uow, org_id, endpoint_id)
+    repo = WebhookRepository(uow.session)
+    events = [
+        e
+        for e in await repo.events_between(org_id, start, end)
+        if row.event_types is None or e[1] in row.event_types
+    ]
+    if not events:
+        return 0
+    now = utcnow()
+    existing = await repo.existing_deliveries(org_id, endpoint_id, [int(e[0]) for e in events])
+    await repo.enqueue(
+        [
+            {
+                "org_id": org_id,
+                "endpoint_id": endpoint_id,
+                "event_id": int(e[0]),
+                "order_key": f"c{e[2]}",
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for e in events
+            if int(e[0]) not in existing
+        ]
+    )
+    for status in ("delivered", DEAD):
+        await repo.requeue(org_id, endpoint_id, now, event_ids=sorted(existing), status=status)
+    return len(events)
+
+
+async def attempts(uow: UnitOfWork, org_id: int, endpoint_id: int, *, limit: int = 50) -> list[AttemptView]:
+    await _endpoint(uow, org_id, endpoint_id)
+    rows = await WebhookRepository(uow.session).attempts(org_id, endpoint_id, limit)
+    return [
+        AttemptView(
+            a.attempt_id,
+            uuid_,
+            name,
+            a.attempt_number,
+            a.attempted_at,
+            a.status_code,
+            a.latency_ms,
+            a.response_excerpt,
+            a.error,
+            a.outcome,
+        )
+        for a, uuid_, name in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class SigningTarget:
+    url: str
+    secrets: list[str]
+
+
+async def signing_target(uow: UnitOfWork, box: SecretBox, org_id: int, endpoint_id: int) -> SigningTarget:
+    """The URL and active secrets of an endpoint, for a test send."""
+    row = await _endpoint(uow, org_id, endpoint_id)
+    context = secret_context(org_id, endpoint_id)
+    secrets = [box.open(row.secret_encrypted, context)]
+    now = utcnow()
+    if (
+        row.previous_secret_encrypted
+        and row.previous_secret_expires_at
+        and row.previous_secret_expires_at > now
+    ):
+        secrets.append(box.open(row.previous_secret_encrypted, context))
+    return SigningTarget(row.url, secrets)
+
+
+def test_message_id() -> str:
+    return str(uuid.uuid4())
+
+
+def test_payload(org_id: int, message_id: str, now: datetime, request_id: str) -> dict[str, Any]:
+    """A signed test event: the real envelope, eventType `webhookTest`, no customer data."""
+    return wrap(
+        name="webhookTest",
+        org_id=org_id,
+        ref_id=f"{org_id}_test",
+        request_id=request_id,
+        data={"message": "A test event from Patron; the signature verifies with this endpoint's secret."},
+        event_uuid=message_id,
+        created_at=now,
+    )

@@ -1,0 +1,77 @@
+"""Endpoint URLs: well-formed http(s), and never a private or loopback address unless the
+operator allows it (PATRON_WEBHOOK_ALLOW_PRIVATE=true), checked when added and again before
+every delivery, so a name that later resolves inward is refused too."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from patron.errors import InvalidInput
+
+MAX_URL = 2000
+
+
+class UnsafeAddress(Exception):
+    """The URL's host is, or resolves to, an address deliveries must not reach."""
+
+
+def check_url(url: str) -> str:
+    """Validate the shape of an endpoint URL; return it stripped."""
+    url = (url or "").strip()
+    if not url or len(url) > MAX_URL:
+        raise InvalidInput(400, f"url must be 1 to {MAX_URL} characters.")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise InvalidInput(400, "url must start with https:// or http://.")
+    if not parts.hostname:
+        raise InvalidInput(400, "url has no host.")
+    if parts.username or parts.password:
+        raise InvalidInput(400, "url must not carry credentials; the signature authenticates Patron.")
+    if parts.fragment:
+        raise InvalidInput(400, "url must not have a #fragment.")
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise InvalidInput(400, "url has an invalid port.") from exc
+    return url
+
+
+def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+async def ensure_public(url: str, *, allow_private: bool) -> None:
+    """Raise UnsafeAddress if the URL's host is or resolves to a non-public address."""
+    if allow_private:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        if _forbidden(literal):
+            raise UnsafeAddress(f"{host} is not a public address")
+        return
+    if host.lower() in ("localhost",) or host.lower().endswith(".localhost"):
+        raise UnsafeAddress(f"{host} is a loopback name")
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UnsafeAddress(f"{host} does not resolve") from exc
+    for info in infos:
+        if _forbidden(ipaddress.ip_address(info[4][0])):
+            raise UnsafeAddress(f"{host} resolves to a non-public address")

@@ -1,0 +1,298 @@
+"""The delivery worker: leases due deliveries, POSTs them, records what happened.
+
+At least once: a delivery stays pending until a 2xx; a worker that dies mid-delivery
+leaves a lease that expires, and another worker (or the same, restarted) sends it again
+with the same `webhook-id`. In order per customer: a delivery is leased only when no
+earlier delivery of the same customer to the same endpoint is pending. Bounded: each
+endpoint has at most `max_in_flight` requests open, and every request has a timeout, so
+a slow endpoint holds back only its own queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import update
+
+from patron.config import Settings
+from patron.db import ids
+from patron.db.base import utcnow
+from patron.db.engine import Database
+from patron.db.models import WebhookEndpoint
+from patron.db.uow import unit_of_work
+from patron.webhooks.delivery import Outcome, post, sign
+from patron.webhooks.repository import DEAD, DELIVERED, PENDING, WebhookRepository
+from patron.webhooks.schedule import next_delay, retry_after_seconds
+from patron.webhooks.secrets import SecretBox
+from patron.webhooks.service import secret_context
+
+log = logging.getLogger("patron.webhooks")
+DIRECTORY_SECONDS = 2.0
+
+
+@dataclass
+class Target:
+    """An enabled endpoint as the worker knows it, with its secrets opened."""
+
+    org_id: int
+    endpoint_id: int
+    url: str
+    max_in_flight: int
+    secret: str
+    previous_secret: str | None
+    previous_expires_at: datetime | None
+    in_flight: int = 0
+
+    def secrets(self, now: datetime) -> list[str]:
+        active = [self.secret]
+        if self.previous_secret and self.previous_expires_at and self.previous_expires_at > now:
+            active.append(self.previous_secret)
+        return active
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    target: Target
+    event_id: int
+    attempt_number: int
+    outcome: Outcome
+    attempted_at: datetime
+
+
+@dataclass
+class DeliveryWorker:
+    db: Database
+    settings: Settings
+    box: SecretBox
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+
+    def __post_init__(self) -> None:
+        self._targets: dict[tuple[int, int], Target] = {}
+        self._directory_at = 0.0
+        self._results: asyncio.Queue[Result] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then finish the requests in flight and record them."""
+        flusher = asyncio.create_task(self._flush_results(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    await self._round()
+                except Exception:  # a database hiccup must not end delivery; try again
+                    log.exception("delivery round failed")
+                    await asyncio.sleep(1)
+                await self._sleep(stop)
+        finally:
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=self.settings.webhook_timeout_seconds + 5)
+            stop.set()
+            await flusher
+            await self._client.aclose()
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        signal = self.db.outbox_signal
+        waiters = [asyncio.ensure_future(e.wait()) for e in (signal, self._wake, stop)]
+        try:
+            await asyncio.wait(
+                waiters, timeout=self.settings.webhook_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for w in waiters:
+                w.cancel()
+        signal.clear()
+        self._wake.clear()
+
+    async def _round(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._directory_at > DIRECTORY_SECONDS:
+            await self._refresh_directory()
+            self._directory_at = loop.time()
+        now = utcnow()
+        lease_until = now + timedelta(seconds=self.settings.webhook_lease_seconds)
+        for target in list(self._targets.values()):
+            free = target.max_in_flight - target.in_flight
+            if free <= 0:
+                continue
+            async with unit_of_work(self.db, write=True) as uow:
+                repo = WebhookRepository(uow.session)
+                claimed = await repo.claim(
+                    target.org_id, target.endpoint_id, now, free, self.owner, lease_until
+                )
+            if not claimed:
+                continue
+            async with unit_of_work(self.db, write=False) as uow:
+                payloads = await WebhookRepository(uow.session).payloads(
+                    target.org_id, [c[0] for c in claimed]
+                )
+            for event_id, attempts, _order_key in claimed:
+                found = payloads.get(event_id)
+                if found is None:
+                    continue  # the event was erased; its lease lapses and nothing is sent
+                target.in_flight += 1
+                task = asyncio.create_task(self._deliver(target, event_id, attempts + 1, found[0], found[2]))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _refresh_directory(self) -> None:
+        async with unit_of_work(self.db, write=False) as uow:
+            rows = await WebhookRepository(uow.session).enabled_endpoints_of_every_org()
+            fresh = {
+                (r.org_id, r.endpoint_id): self._target(r, self._targets.get((r.org_id, r.endpoint_id)))
+                for r in rows
+            }
+        self._targets = fresh
+
+    def _target(self, row: WebhookEndpoint, known: Target | None) -> Target:
+        context = secret_context(row.org_id, row.endpoint_id)
+        previous = (
+            self.box.open(row.previous_secret_encrypted, context) if row.previous_secret_encrypted else None
+        )
+        return Target(
+            row.org_id,
+            row.endpoint_id,
+            row.url,
+            row.max_in_flight,
+            self.box.open(row.secret_encrypted, context),
+            previous,
+            row.previous_secret_expires_at,
+            known.in_flight if known else 0,
+        )
+
+    async def _deliver(
+        self, target: Target, event_id: int, attempt: int, message_id: str, payload: object
+    ) -> None:
+        now = utcnow()
+        try:
+            signed = sign(message_id, payload, target.secrets(now), now)
+            outcome = await post(
+                self._client,
+                target.url,
+                signed,
+                allow_private=self.settings.webhook_allow_private,
+                timeout_seconds=self.settings.webhook_timeout_seconds,
+            )
+        except Exception as exc:  # a bug here must still settle the delivery
+            log.exception("delivery failed before an answer")
+            outcome = Outcome(None, 0, None, f"internal error: {type(exc).__name__}", None)
+        finally:
+            target.in_flight -= 1
+        self._results.put_nowait(Result(target, event_id, attempt, outcome, now))
+
+    async def _flush_results(self, stop: asyncio.Event) -> None:
+        while not (stop.is_set() and self._results.empty() and not self._tasks):
+            try:
+                first = await asyncio.wait_for(self._results.get(), timeout=0.2)
+            except TimeoutError:
+                continue
+            batch = [first]
+            while not self._results.empty() and len(batch) < 500:
+                batch.append(self._results.get_nowait())
+            try:
+                await self._record(batch)
+            except Exception:
+                log.exception("recording %d delivery results failed; their leases will lapse", len(batch))
+            self._wake.set()  # a settled delivery may unblock the customer's next event
+
+    async def _record(self, batch: Sequence[Result]) -> None:
+        settings = self.settings
+        async with unit_of_work(self.db, write=True) as uow:
+            repo = WebhookRepository(uow.session)
+            attempt_ids = await ids.allocate(uow.session, "attempt", len(batch))
+            log_rows = []
+            health: dict[tuple[int, int], tuple[bool, datetime, str | None]] = {}
+            for attempt_id, r in zip(attempt_ids, batch, strict=True):
+                values, outcome_name, disable = self._settle_values(r)
+                await repo.settle(r.target.org_id, r.target.endpoint_id, r.event_id, self.owner, values)
+                log_rows.append(
+                    {
+                        "org_id": r.target.org_id,
+                        "attempt_id": attempt_id,
+                        "endpoint_id": r.target.endpoint_id,
+                        "event_id": r.event_id,
+                        "attempt_number": r.attempt_number,
+                        "attempted_at": r.attempted_at,
+                        "status_code": r.outcome.status_code,
+                        "latency_ms": r.outcome.latency_ms,
+                        "response_excerpt": r.outcome.excerpt,
+                        "error": r.outcome.error,
+                        "outcome": outcome_name,
+                    }
+                )
+                health[(r.target.org_id, r.target.endpoint_id)] = (r.outcome.ok, r.attempted_at, disable)
+            await repo.log_attempts(log_rows)
+            for (org_id, endpoint_id), (ok, at, disable) in health.items():
+                await self._update_health(
+                    uow.session, org_id, endpoint_id, ok, at, disable, settings.webhook_disable_after_seconds
+                )
+
+    def _settle_values(self, r: Result) -> tuple[dict[str, object], str, str | None]:
+        outcome, now = r.outcome, utcnow()
+        base: dict[str, object] = {
+            "attempts": r.attempt_number,
+            "last_status_code": outcome.status_code,
+            "last_error": outcome.error,
+            "updated_at": now,
+        }
+        if outcome.ok:
+            return {**base, "status": DELIVERED, "delivered_at": now}, "delivered", None
+        if outcome.status_code == 410:
+            reason = f"The endpoint answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC."
+            return {**base, "status": PENDING, "next_attempt_at": now}, "disabled", reason
+        delay = next_delay(self.settings.webhook_retry_schedule, r.attempt_number)
+        if delay is None:
+            return {**base, "status": DEAD}, "dead", None
+        if outcome.status_code in (429, 503):
+            asked = retry_after_seconds(outcome.retry_after, now)
+            if asked is not None:
+                delay = max(delay, asked)
+        return {**base, "status": PENDING, "next_attempt_at": now + timedelta(seconds=delay)}, "retry", None
+
+    @staticmethod
+    async def _update_health(
+        session: object,
+        org_id: int,
+        endpoint_id: int,
+        ok: bool,
+        at: datetime,
+        disable: str | None,
+        disable_after: float,
+    ) -> None:
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        assert isinstance(session, AsyncSession)
+        e = WebhookEndpoint
+        where = (e.org_id == org_id, e.endpoint_id == endpoint_id)
+        if ok:
+            await session.execute(update(e).where(*where).values(last_success_at=at, failing_since=None))
+            return
+        if disable:
+            await session.execute(
+                update(e).where(*where).values(enabled=False, disabled_reason=disable, updated_at=at)
+            )
+            return
+        await session.execute(update(e).where(*where, e.failing_since.is_(None)).values(failing_since=at))
+        cutoff = at - timedelta(seconds=disable_after)
+        days = disable_after / 86400
+        await session.execute(
+            update(e)
+            .where(*where, e.enabled.is_(True), e.failing_since < cutoff)
+            .values(
+                enabled=False,
+                updated_at=at,
+                disabled_reason=f"Every delivery failed for {days:g} days; fix the endpoint and enable it.",
+            )
+        )
