@@ -162,6 +162,9 @@ class OrgClient:
     async def put(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("PUT", url, **kwargs)
 
+    async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", url, **kwargs)
+
 
 async def make_org(harness: Harness, config: dict[str, Any] | None = None) -> OrgClient:
     async with unit_of_work(harness.app.state.db, write=True) as uow:

@@ -116,6 +116,7 @@ async def add_endpoint(request: Request, ctx: RequestContext = Auth) -> JSONResp
             event_types=body.events,
             description=body.description,
             enabled=body.enabled,
+            allow_private=request.app.state.settings.webhook_allow_private,
         )
     return JSONResponse({**endpoint_json(view), "secret": secret}, status_code=201)
 
@@ -147,6 +148,7 @@ async def update_endpoint(request: Request, endpointId: str, ctx: RequestContext
             all_events=body.allEvents,
             description=body.description,
             enabled=body.enabled,
+            allow_private=request.app.state.settings.webhook_allow_private,
         )
     return JSONResponse(endpoint_json(view))
 

@@ -66,7 +66,13 @@ def add(
 
     async def work(uow: UnitOfWork, settings: Settings) -> tuple[Any, str]:
         return await service.add_endpoint(
-            uow, load_box(settings), org, url=url, event_types=types, description=description
+            uow,
+            load_box(settings),
+            org,
+            url=url,
+            event_types=types,
+            description=description,
+            allow_private=settings.webhook_allow_private,
         )
 
     view, secret = _with_uow(True, work)

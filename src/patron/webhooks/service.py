@@ -16,7 +16,7 @@ from patron.errors import InvalidInput, NotFound
 from patron.events.payloads import wrap
 from patron.webhooks.repository import DEAD, PENDING, WebhookRepository
 from patron.webhooks.secrets import SecretBox, new_signing_secret
-from patron.webhooks.urls import check_url
+from patron.webhooks.urls import UnsafeAddress, check_url, ensure_public
 from patron.webhooks.views import EVENT_TYPES, AttemptView, DeadLetter, EndpointView
 
 MAX_ENDPOINTS = 50
@@ -41,6 +41,19 @@ def check_event_types(event_types: Sequence[str] | None) -> list[str] | None:
     return names
 
 
+async def checked_url(url: str, *, allow_private: bool) -> str:
+    """A well-formed URL whose host is public (unless the operator allows private ones)."""
+    url = check_url(url)
+    try:
+        await ensure_public(url, allow_private=allow_private)
+    except UnsafeAddress as exc:
+        raise InvalidInput(
+            400,
+            f"url is refused: {exc}. Set PATRON_WEBHOOK_ALLOW_PRIVATE=true to deliver inside your network.",
+        ) from exc
+    return url
+
+
 async def _endpoint(uow: UnitOfWork, org_id: int, endpoint_id: int) -> WebhookEndpoint:
     row = await WebhookRepository(uow.session).endpoint(org_id, endpoint_id)
     if row is None:
@@ -57,9 +70,10 @@ async def add_endpoint(
     event_types: Sequence[str] | None = None,
     description: str = "",
     enabled: bool = True,
+    allow_private: bool = False,
 ) -> tuple[EndpointView, str]:
     """Add an endpoint; returns it with its signing secret, which is shown this once."""
-    url = check_url(url)
+    url = await checked_url(url, allow_private=allow_private)
     if len(description) > 500:
         raise InvalidInput(400, "description is longer than 500 characters.")
     repo = WebhookRepository(uow.session)
@@ -104,10 +118,11 @@ async def update_endpoint(
     all_events: bool = False,
     description: str | None = None,
     enabled: bool | None = None,
+    allow_private: bool = False,
 ) -> EndpointView:
     row = await _endpoint(uow, org_id, endpoint_id)
     if url is not None:
-        row.url = check_url(url)
+        row.url = await checked_url(url, allow_private=allow_private)
     if all_events:
         row.event_types = None
     elif event_types is not None:

@@ -202,12 +202,15 @@ class DeliveryWorker:
             while not self._results.empty() and len(batch) < 500:
                 batch.append(self._results.get_nowait())
             try:
-                await self._record(batch)
+                disabled = await self._record(batch)
+                for key in disabled:
+                    self._targets.pop(key, None)  # stop at once; other workers see it on refresh
             except Exception:
                 log.exception("recording %d delivery results failed; their leases will lapse", len(batch))
             self._wake.set()  # a settled delivery may unblock the customer's next event
 
-    async def _record(self, batch: Sequence[Result]) -> None:
+    async def _record(self, batch: Sequence[Result]) -> set[tuple[int, int]]:
+        """Write the outcomes of a batch in one transaction; return endpoints it disabled."""
         settings = self.settings
         async with unit_of_work(self.db, write=True) as uow:
             repo = WebhookRepository(uow.session)
@@ -238,6 +241,7 @@ class DeliveryWorker:
                 await self._update_health(
                     uow.session, org_id, endpoint_id, ok, at, disable, settings.webhook_disable_after_seconds
                 )
+        return {key for key, (_, _, disable) in health.items() if disable}
 
     def _settle_values(self, r: Result) -> tuple[dict[str, object], str, str | None]:
         outcome, now = r.outcome, utcnow()
