@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/patron.db"
 
@@ -43,7 +44,7 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=0.2, gt=0, le=10)
     webhook_lease_seconds: float = Field(default=60.0, gt=1)
     # Seconds to wait after each failed attempt; its sum (about 3 days) bounds the retries.
-    webhook_retry_schedule: list[float] = Field(
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [5.0, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 86400]
     )
     webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
@@ -52,8 +53,9 @@ class Settings(BaseSettings):
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
     def _schedule(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [float(part) for part in value.split(",") if part.strip()]
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            return [float(part) for part in text.split(",") if part.strip()]
         return value
 
     @property
