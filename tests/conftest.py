@@ -104,6 +104,7 @@ async def harness(request: pytest.FixtureRequest, unscoped_queries: list[str]) -
         webhook_timeout_seconds=2.0,
         webhook_poll_seconds=0.05,
         webhook_lease_seconds=10.0,
+        erasure_poll_seconds=0.2,
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     )
     webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
     webhook_secret_grace_seconds: float = Field(default=86400, ge=0)
+    # How often the worker looks for customers whose personal data is due for erasure.
+    erasure_poll_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod

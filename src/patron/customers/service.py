@@ -26,6 +26,7 @@ from patron.customers.domain import (
     validate_extended_fields,
 )
 from patron.customers.enrollments import check_enrollments, enroll
+from patron.customers.erasure import cancel_erasure, request_erasure
 from patron.customers.repository import CustomerRepository
 from patron.db.base import utcnow
 from patron.db.models import CustomerProfile
@@ -185,15 +186,29 @@ async def update_status(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateStatus)
         raise InvalidInput(400, message(400, detail="reason is required."))
     if len(reason) > 500:
         raise InvalidInput(400, message(400, detail="reason is longer than 500 characters."))
+    config = ctx.config
+    if label == config.deleted_label:
+        raise InvalidInput(
+            400,
+            message(400, detail=f"'{label}' is set by the erasure; set '{config.pending_deletion_label}'."),
+        )
     repo = CustomerRepository(uow.session)
     customer = await find_customer(repo, ctx, cmd.ref, source, account, lock=True)
     previous = customer.status_label
+    if previous == config.deleted_label:
+        raise InvalidInput(400, message(400, detail="The customer's personal data was erased."))
     if previous == label:
         return False
     now = utcnow()
     customer.status_label = label
     repo.touch(customer, ctx.actor.till_id, now)
     await uow.session.flush()
+    if label == config.pending_deletion_label:
+        await request_erasure(
+            uow, ctx.org_id, customer.customer_id, reason, now, config.erasure_grace_seconds
+        )
+    elif previous == config.pending_deletion_label:
+        await cancel_erasure(uow, ctx.org_id, customer.customer_id)
     change = FieldChange("status", "StandardField", previous, label, source, account)
     await record_changes(uow, ctx, customer.customer_id, "STATUS", [change], now)
     view = await load_view(uow, ctx, customer.customer_id)

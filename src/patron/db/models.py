@@ -321,3 +321,16 @@ class WebhookAttempt(Base):
     response_excerpt: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     outcome: Mapped[str] = mapped_column(String(12))  # delivered, retry, dead, disabled
+
+
+class ErasureRequest(Base):
+    """A customer waiting for the erasure of their personal data (status Pending Deletion)."""
+
+    __tablename__ = "erasure_request"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "customer_id"),)
+
+    org_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)

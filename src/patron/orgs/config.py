@@ -68,6 +68,11 @@ class OrgConfig(_ConfigModel):
     status_labels: list[str] = Field(
         default_factory=lambda: ["Active", "Inactive", "Pending Deletion", "Deleted"], min_length=1
     )
+    # Moving a customer to this label schedules the erasure of their personal data, which
+    # runs after the grace period and leaves the customer with the deleted label.
+    pending_deletion_label: str = "Pending Deletion"
+    deleted_label: str = "Deleted"
+    erasure_grace_seconds: int = Field(default=0, ge=0, le=365 * 86400)
     # Require cards to exist in stock before they are issued (else an issue creates them).
     require_precreated_cards: bool = False
     # How far a stated registration date (createDate) may lie in the past or future.

@@ -11,6 +11,7 @@ a slow endpoint holds back only its own queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -23,6 +24,7 @@ import httpx
 from sqlalchemy import update
 
 from patron.config import Settings
+from patron.customers.erasure import erase_due
 from patron.db import ids
 from patron.db.base import utcnow
 from patron.db.engine import Database
@@ -88,6 +90,7 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; then finish the requests in flight and record them."""
         flusher = asyncio.create_task(self._flush_results(stop))
+        erasures = asyncio.create_task(self._erase_when_due(stop))
         try:
             while not stop.is_set():
                 try:
@@ -101,7 +104,19 @@ class DeliveryWorker:
                 await asyncio.wait(self._tasks, timeout=self.settings.webhook_timeout_seconds + 5)
             stop.set()
             await flusher
+            await erasures
             await self._client.aclose()
+
+    async def _erase_when_due(self, stop: asyncio.Event) -> None:
+        """Erase the personal data of customers whose erasure request fell due."""
+        while not stop.is_set():
+            try:
+                if await erase_due(self.db, utcnow()):
+                    self.db.outbox_signal.set()
+            except Exception:
+                log.exception("erasure pass failed; it runs again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.erasure_poll_seconds)
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         signal = self.db.outbox_signal

@@ -120,11 +120,13 @@ def _attribution_v2(view: CustomerView, tz: str) -> dict[str, Any]:
             "id": view.created_by.till_id,
             "code": view.created_by.code,
             "name": view.created_by.name,
+            "type": "TILL",
         },
         "modifiedBy": {
             "id": view.updated_by.till_id,
             "code": view.updated_by.code,
             "name": view.updated_by.name,
+            "type": "TILL",
         },
         "modifiedDate": stamp(view.updated_at, tz),
         "createdFromSource": view.created_from_source.lower(),
@@ -145,6 +147,13 @@ def _program_details(view: CustomerView, tz: str) -> list[dict[str, Any]]:
             "slabExpiryDate": stamp(e.tier_expires_at, tz),
             "pointsExpiryDate": stamp(e.points_expire_at, tz),
             "loyaltyId": view.customer_id,
+            # No ledger runs yet (decisions, "Embeds"): nothing delayed or returned, all
+            # credited points available, no partner programs (003:L5146-5152).
+            "delayedPoints": 0,
+            "delayedReturnedPoints": 0,
+            "totalAvailablePoints": e.loyalty_points,
+            "totalReturnedPoints": 0,
+            "linkedPartnerPrograms": [],
         }
         for e in view.enrollments
     ]
