@@ -44,6 +44,10 @@ CONFIG: dict[str, Any] = {
         {"name": "city", "type": "string"},
         {"name": "age", "type": "integer"},
     ],
+    "cardExtendedFields": [
+        {"name": "card_balance", "type": "number"},
+        {"name": "year_of_registration", "type": "integer"},
+    ],
     "customFields": ["employee", "dateofbirth"],
     "cardSeries": [
         {"seriesId": 19, "seriesCode": "GOLDPHY98", "statusLabels": ["ACTIVE", "BLOCKED"]},

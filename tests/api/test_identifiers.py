@@ -356,3 +356,13 @@ async def test_a_series_limits_the_cards_one_customer_holds(client: OrgClient) -
     assert r.status_code == 400 and codes(r.json()) == [400]
     # Another series is counted on its own.
     assert (await change(client, cid, add=[card(token("S"), seriesId=23)])).status_code == 200
+
+
+async def test_card_extended_fields_follow_the_card_level_configuration(client: OrgClient) -> None:
+    cid = await register(client)
+    number = token("G")
+    item = card(number, seriesId=19, extendedFields={"card_balance": "2000", "city": "Pune"})
+    r = await change(client, cid, add=[item])
+    assert r.status_code == 200 and codes(r.json(), "warnings") == [91015]  # city is customer-level
+    details = (await client.get(f"/v2/customers/{cid}", params={"source": "INSTORE"})).json()
+    assert details["cardDetails"][0]["extendedFields"] == {"card_balance": 2000.0}

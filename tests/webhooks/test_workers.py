@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-
 import httpx
 import pytest
 from sqlalchemy import select, text

@@ -80,7 +80,7 @@ async def plan_card(
             raise Conflict(
                 conflict_code, message(conflict_code, detail="cardExternalId is used by another card.")
             )
-    extended, warnings = validate_extended_fields(dict(item.extended_fields), ctx.config)
+    extended, warnings = validate_extended_fields(dict(item.extended_fields), ctx.config, card=True)
     try:
         custom = clean_custom_fields(dict(item.custom_fields))
     except ValueError as exc:

@@ -153,15 +153,17 @@ def _coerce_extended(spec: ExtendedFieldSpec, value: Any) -> Any:
 
 
 def validate_extended_fields(
-    given: dict[str, Any], config: OrgConfig
+    given: dict[str, Any], config: OrgConfig, *, card: bool = False
 ) -> tuple[dict[str, Any], list[Warning_]]:
-    """Keep the extended fields the org enables, in their datatypes; warn 91015 on the rest."""
+    """Keep the extended fields the org enables (customer-level, or card-level with `card`),
+    in their datatypes; warn 91015 on the rest."""
     from patron.codes import message
 
+    specs = {f.name: f for f in (config.card_extended_fields if card else config.extended_fields)}
     accepted: dict[str, Any] = {}
     warnings: list[Warning_] = []
     for name, value in given.items():
-        spec = config.extended_field(name)
+        spec = specs.get(name)
         if spec is None:
             warnings.append(Warning_(91015, message(91015, name, f"'{name}' is not enabled for this org.")))
             continue

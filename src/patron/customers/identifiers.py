@@ -77,10 +77,14 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
             raise InvalidInput(1041, message(1041, detail=f"{r.type} {r.value!r} is not held in {source}."))
 
     plans: list[CardPlan] = []
+    warnings: list[Warning_] = []
     for a in adds:
         if a.type == catalog.CARD:
             require_loyalty(customer.loyalty_type)
-            plan, _ = await plan_card(uow, ctx, a.value, a.raw, 8007, holder_id=cid, pending=plans)
+            plan, card_warnings = await plan_card(
+                uow, ctx, a.value, a.raw, 8007, holder_id=cid, pending=plans
+            )
+            warnings.extend(card_warnings)
             plans.append(plan)
 
     now = utcnow()
@@ -135,7 +139,6 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
         raise RuleViolation(1041, message(1041, detail=f"A loyalty customer keeps a {primary}."))
 
     result_id = cid
-    warnings: list[Warning_] = []
     if survivors:
         survivor_id = survivors.pop()
         await _merge(uow, ctx, repo, cid, survivor_id, source, account, now)

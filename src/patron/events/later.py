@@ -250,7 +250,7 @@ def _member(member: GroupMember) -> dict[str, Any]:
 
 
 def _group_entered_by(actor: Actor, org_id: int) -> dict[str, Any]:
-    return {"user": {"username": f"{actor.code}@{org_id}"}, **entered_by(actor)}
+    return entered_by(actor, org_id)
 
 
 def _group_data(event: GroupEvent) -> dict[str, Any]:

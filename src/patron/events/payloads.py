@@ -71,8 +71,10 @@ def _last_name(view: CustomerView) -> str:
     return next((p.last_name for p in view.profiles if p.last_name), "")
 
 
-def entered_by(actor: Actor) -> dict[str, Any]:
-    return {
+def entered_by(actor: Actor, org_id: int | None = None) -> dict[str, Any]:
+    """Who made the change: the till and its store, and (given the org) the till's login
+    as `user.username`, as the raw samples show; system changes carry no user."""
+    till = {
         "id": actor.till_id,
         "till": {"code": actor.code, "name": actor.name},
         "store": {
@@ -83,6 +85,9 @@ def entered_by(actor: Actor) -> dict[str, Any]:
             "externalId2": "",
         },
     }
+    if org_id is None or actor.till_id == 0:
+        return till
+    return {"user": {"username": f"{actor.code}@{org_id}"}, **till}
 
 
 def _key_values(mapping: dict[str, Any]) -> list[dict[str, Any]]:
@@ -99,7 +104,7 @@ def _common(event: CustomerAdded | CustomerUpdated) -> dict[str, Any]:
         "firstName": profile.first_name if profile else _first_name(view),
         "lastName": profile.last_name if profile else _last_name(view),
         "enteredAt": epoch_ms(event.occurred_at),
-        "enteredBy": entered_by(event.actor),
+        "enteredBy": entered_by(event.actor, view.org_id),
     }
 
 

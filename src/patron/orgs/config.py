@@ -63,6 +63,8 @@ class OrgConfig(_ConfigModel):
     timezone: str = "UTC"
     sources: dict[str, list[str]] = Field(default_factory=_default_sources)
     extended_fields: list[ExtendedFieldSpec] = Field(default_factory=list)
+    # Extended fields of cards (003:L260 "customer or card level"), checked the same way.
+    card_extended_fields: list[ExtendedFieldSpec] = Field(default_factory=list)
     custom_fields: list[str] = Field(default_factory=list)
     card_series: list[CardSeries] = Field(default_factory=list)
     status_labels: list[str] = Field(
@@ -114,9 +116,10 @@ class OrgConfig(_ConfigModel):
 
     @model_validator(mode="after")
     def _unique_names(self) -> OrgConfig:
-        names = [f.name for f in self.extended_fields]
-        if len(set(names)) != len(names):
-            raise ValueError("an extended field is declared twice")
+        for specs in (self.extended_fields, self.card_extended_fields):
+            names = [f.name for f in specs]
+            if len(set(names)) != len(names):
+                raise ValueError("an extended field is declared twice")
         if len(set(self.custom_fields)) != len(self.custom_fields):
             raise ValueError("a custom field is declared twice")
         ids = [c.series_id for c in self.card_series]
