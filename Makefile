@@ -26,7 +26,9 @@ migrate: install ## Apply database migrations (PATRON_DATABASE_URL)
 run: install ## Migrate and serve the API on PATRON_HOST:PATRON_PORT (default 127.0.0.1:8000)
 	$(BIN)/patron run
 
-test: install ## Run every test, SQLite and a PostgreSQL server the tests start
+test: install ## Lint, type-check, then every test: SQLite and a PostgreSQL server the tests start
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 lint: install ## Lint and check formatting
