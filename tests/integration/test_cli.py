@@ -113,3 +113,65 @@ def test_run_serves_health_and_the_api_on_the_configured_port(env: dict[str, str
     assert ("GET", "/v2/customers/lookup", 200) in logged
     # Identifiers travel in query strings; the log never carries them, nor the password.
     assert number not in log.read_text() and creds["password"] not in log.read_text()
+
+
+def test_webhooks_add_and_list_follow_the_cli_contract(env: dict[str, str]) -> None:
+    org = json.loads(patron(env, "org", "create", "Acme", "--json").stdout)["orgId"]
+    wenv = {**env, "PATRON_WEBHOOK_ALLOW_PRIVATE": "true"}
+    out = patron(
+        wenv,
+        "webhooks",
+        "add",
+        "--org",
+        str(org),
+        "--url",
+        "http://127.0.0.1:9/hook",
+        "--events",
+        "customerAdded,customerUpdated",
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    added = json.loads(out.stdout)
+    assert set(added) == {"id", "secret"} and added["secret"].startswith("whsec_")
+    listed = json.loads(patron(wenv, "webhooks", "list", "--org", str(org), "--json").stdout)
+    assert [(e["id"], e["events"], e["enabled"]) for e in listed] == [
+        (added["id"], ["customerAdded", "customerUpdated"], True)
+    ]
+    assert added["secret"] not in json.dumps(listed)
+    refused = patron(env, "webhooks", "add", "--org", str(org), "--url", "http://127.0.0.1:9/hook", "--json")
+    assert refused.returncode == 1 and "PATRON_WEBHOOK_ALLOW_PRIVATE" in refused.stderr
+
+
+def test_events_tail_prints_recent_events_then_follows_new_ones(env: dict[str, str], tmp_path: Path) -> None:
+    creds = json.loads(patron(env, "org", "create", "Acme", "--json").stdout)
+    org = str(creds["orgId"])
+    assert patron(env, "demo", "load", "--org", org, "--customers", "2").returncode == 0
+    out = tmp_path / "tail.jsonl"
+
+    def lines_reach(count: int) -> None:
+        deadline = time.monotonic() + 20
+        while len(out.read_text().splitlines()) < count:
+            assert time.monotonic() < deadline, (
+                f"events tail printed {len(out.read_text().splitlines())} lines"
+            )
+            time.sleep(0.1)
+
+    with out.open("w") as sink:
+        tail = subprocess.Popen(
+            [*PATRON, "events", "tail", "--org", org, "--since", "2", "--poll", "0.1"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        lines_reach(2)  # the two recent events: the tail is running
+        assert patron(env, "demo", "load", "--org", org, "--customers", "3", "--seed", "2").returncode == 0
+        lines_reach(5)
+    finally:
+        os.killpg(tail.pid, signal.SIGINT)
+        tail.wait(timeout=10)
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(events) == 5 and {e["eventType"] for e in events} == {"customerAdded"}
+    assert len({e["eventId"] for e in events}) == 5
+    assert all(e["attributes"]["orgId"] == creds["orgId"] for e in events)

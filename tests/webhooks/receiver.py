@@ -37,15 +37,15 @@ class Reply:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[Received] = []
         self.answer: Callable[[Received], Reply] = lambda _: Reply()
         self._server: asyncio.Server | None = None
         self._changed = asyncio.Event()
-        self.port = 0
+        self.port = port
 
     async def __aenter__(self) -> Receiver:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -290,3 +290,64 @@ async def test_disabled_endpoints_get_nothing_and_re_enabling_clears_the_reason(
     assert r.json()["enabled"] is True and r.json()["disabledReason"] is None
     await register(client, mobile_number=mobile())
     await receiver.wait_for(lambda reqs: len(reqs) == 1)
+
+
+async def test_a_slow_endpoint_does_not_hold_back_another(client: OrgClient, receiver: Receiver) -> None:
+    async with Receiver() as slow:
+        slow.answer = lambda _: Reply(200, delay=1.5)
+        await add_endpoint(client, slow)
+        await add_endpoint(client, receiver)
+        for _ in range(20):
+            await register(client)
+        await receiver.wait_for(lambda reqs: len(reqs) == 20, timeout=10)
+        # By then the slow endpoint has answered at most one round of its 8 connections.
+        assert len(slow.requests) <= 16
+
+
+async def test_a_receiver_that_was_down_gets_every_event_when_it_is_back(client: OrgClient) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = Receiver(port)
+    r = await client.post("/v2/webhooks", json={"url": down.url()})
+    assert r.status_code == 201
+    ids = [await register(client) for _ in range(3)]
+    for _ in range(50):  # attempts meet a closed port and are scheduled again
+        log = (await client.get(f"/v2/webhooks/{r.json()['id']}/attempts")).json()["data"]
+        if log:
+            break
+        await asyncio.sleep(0.1)
+    assert log and log[0]["statusCode"] is None and log[0]["outcome"] == "retry"
+    async with down:
+        await down.wait_for(lambda reqs: len({r.event_id for r in reqs}) == 3, timeout=20)
+    assert sorted({customer_of(req) for req in down.requests}) == sorted(ids)
+
+
+async def test_an_endpoint_failing_for_too_long_is_disabled_with_the_reason(
+    client: OrgClient, receiver: Receiver
+) -> None:
+    from sqlalchemy import update
+
+    from patron.db.models import WebhookEndpoint
+    from patron.db.uow import unit_of_work
+
+    receiver.answer = lambda _: Reply(500)
+    endpoint = await add_endpoint(client, receiver)
+    async with unit_of_work(client.harness.app.state.db, write=True) as uow:
+        # As if every delivery had failed since a week ago.
+        await uow.session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.org_id == client.org_id, WebhookEndpoint.endpoint_id == endpoint["id"])
+            .values(failing_since=datetime.now(UTC) - timedelta(days=7))
+        )
+    await register(client)
+    state: dict[str, Any] = {}
+    for _ in range(50):
+        state = (await client.get(f"/v2/webhooks/{endpoint['id']}")).json()
+        if not state["enabled"]:
+            break
+        await asyncio.sleep(0.1)
+    assert state["enabled"] is False
+    assert "failed for 5 days" in state["disabledReason"]

@@ -118,6 +118,7 @@ async def add_endpoint(request: Request, ctx: RequestContext = Auth) -> JSONResp
             enabled=body.enabled,
             allow_private=request.app.state.settings.webhook_allow_private,
         )
+    request.app.state.db.endpoints_changed.set()
     return JSONResponse({**endpoint_json(view), "secret": secret}, status_code=201)
 
 
@@ -150,6 +151,7 @@ async def update_endpoint(request: Request, endpointId: str, ctx: RequestContext
             enabled=body.enabled,
             allow_private=request.app.state.settings.webhook_allow_private,
         )
+    request.app.state.db.endpoints_changed.set()
     return JSONResponse(endpoint_json(view))
 
 
@@ -157,6 +159,7 @@ async def update_endpoint(request: Request, endpointId: str, ctx: RequestContext
 async def delete_endpoint(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
     async with unit_of_work(request.app.state.db, write=True) as uow:
         await service.delete_endpoint(uow, ctx.org_id, parse_int(endpointId, "endpointId"))
+    request.app.state.db.endpoints_changed.set()
     return JSONResponse({"deleted": True})
 
 
@@ -170,6 +173,7 @@ async def rotate_secret(request: Request, endpointId: str, ctx: RequestContext =
         secret = await service.rotate_secret(
             uow, request.app.state.box, ctx.org_id, parse_int(endpointId, "endpointId"), grace_seconds=grace
         )
+    request.app.state.db.endpoints_changed.set()
     return JSONResponse({"secret": secret, "previousSecretValidSeconds": grace})
 
 

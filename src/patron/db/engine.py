@@ -64,6 +64,8 @@ class Database:
     read_sessions: async_sessionmaker[AsyncSession]
     # Set after a commit that wrote events, so an in-process worker delivers at once.
     outbox_signal: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when this process changed a webhook endpoint, so its worker reloads them at once.
+    endpoints_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def dialect(self) -> str:

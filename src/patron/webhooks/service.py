@@ -16,7 +16,7 @@ from patron.errors import InvalidInput, NotFound
 from patron.events.payloads import wrap
 from patron.webhooks.repository import DEAD, PENDING, WebhookRepository
 from patron.webhooks.secrets import SecretBox, new_signing_secret
-from patron.webhooks.urls import UnsafeAddress, check_url, ensure_public
+from patron.webhooks.urls import Unresolvable, UnsafeAddress, check_url, ensure_public
 from patron.webhooks.views import EVENT_TYPES, AttemptView, DeadLetter, EndpointView
 
 MAX_ENDPOINTS = 50
@@ -46,6 +46,8 @@ async def checked_url(url: str, *, allow_private: bool) -> str:
     url = check_url(url)
     try:
         await ensure_public(url, allow_private=allow_private)
+    except Unresolvable:
+        pass  # its DNS may come later; every delivery checks the address again
     except UnsafeAddress as exc:
         raise InvalidInput(
             400,

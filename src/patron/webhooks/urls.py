@@ -18,6 +18,10 @@ class UnsafeAddress(Exception):
     """The URL's host is, or resolves to, an address deliveries must not reach."""
 
 
+class Unresolvable(UnsafeAddress):
+    """The URL's host does not resolve (now); deliveries retry, adding it is allowed."""
+
+
 def check_url(url: str) -> str:
     """Validate the shape of an endpoint URL; return it stripped."""
     url = (url or "").strip()
@@ -71,7 +75,7 @@ async def ensure_public(url: str, *, allow_private: bool) -> None:
     try:
         infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise UnsafeAddress(f"{host} does not resolve") from exc
+        raise Unresolvable(f"{host} does not resolve") from exc
     for info in infos:
         if _forbidden(ipaddress.ip_address(info[4][0])):
             raise UnsafeAddress(f"{host} resolves to a non-public address")

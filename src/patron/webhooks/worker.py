@@ -133,7 +133,8 @@ class DeliveryWorker:
 
     async def _round(self) -> None:
         loop = asyncio.get_running_loop()
-        if loop.time() - self._directory_at > DIRECTORY_SECONDS:
+        if self.db.endpoints_changed.is_set() or loop.time() - self._directory_at > DIRECTORY_SECONDS:
+            self.db.endpoints_changed.clear()
             await self._refresh_directory()
             self._directory_at = loop.time()
         now = utcnow()
