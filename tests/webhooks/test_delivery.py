@@ -351,3 +351,17 @@ async def test_an_endpoint_failing_for_too_long_is_disabled_with_the_reason(
         await asyncio.sleep(0.1)
     assert state["enabled"] is False
     assert "failed for 5 days" in state["disabledReason"]
+
+
+async def test_delivery_keeps_flowing_across_directory_refreshes(
+    client: OrgClient, receiver: Receiver
+) -> None:
+    # Each endpoint change reloads the worker's directory; deliveries in flight meanwhile must
+    # not leak their slot, or the endpoint would stall after `max_in_flight` of them.
+    receiver.answer = lambda _: Reply(200, delay=0.05)
+    endpoint = await add_endpoint(client, receiver)
+    for n in range(30):
+        await register(client)
+        if n % 3 == 0:
+            await client.patch(f"/v2/webhooks/{endpoint['id']}", json={"description": f"refresh {n}"})
+    await receiver.wait_for(lambda reqs: len({r.event_id for r in reqs}) == 30, timeout=20)

@@ -173,20 +173,26 @@ class DeliveryWorker:
         self._targets = fresh
 
     def _target(self, row: WebhookEndpoint, known: Target | None) -> Target:
+        """The endpoint's target, updated in place when known: deliveries in flight hold it,
+        and its in-flight count must stay the one they decrement."""
         context = secret_context(row.org_id, row.endpoint_id)
+        secret = self.box.open(row.secret_encrypted, context)
         previous = (
             self.box.open(row.previous_secret_encrypted, context) if row.previous_secret_encrypted else None
         )
-        return Target(
-            row.org_id,
-            row.endpoint_id,
-            row.url,
-            row.max_in_flight,
-            self.box.open(row.secret_encrypted, context),
-            previous,
-            row.previous_secret_expires_at,
-            known.in_flight if known else 0,
-        )
+        if known is None:
+            return Target(
+                row.org_id,
+                row.endpoint_id,
+                row.url,
+                row.max_in_flight,
+                secret,
+                previous,
+                row.previous_secret_expires_at,
+            )
+        known.url, known.max_in_flight, known.secret = row.url, row.max_in_flight, secret
+        known.previous_secret, known.previous_expires_at = previous, row.previous_secret_expires_at
+        return known
 
     async def _deliver(
         self, target: Target, event_id: int, attempt: int, message_id: str, payload: object
