@@ -49,13 +49,15 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     adds = _dedupe(clean_identifier(i, ctx.config, CHANGE_CODES) for i in cmd.add)
     removes = _dedupe(clean_identifier(i, ctx.config, CHANGE_CODES) for i in cmd.remove)
     repo = CustomerRepository(uow.session)
+    # Identifier locks first, then rows: the order registration takes them in, so the two
+    # never wait on each other in a cycle (PostgreSQL).
+    await lock_identifiers(uow, ctx.org_id, [(i.type, i.value) for i in adds])
     customer = await repo.get(ctx.org_id, cmd.customer_id, for_update=True)
     if customer is None:
         raise NotFound(8009, message(8009))
     if customer.merged_into_id is not None:
         raise Conflict(8067, message(8067, customer.merged_into_id))
     cid = customer.customer_id
-    await lock_identifiers(uow, ctx.org_id, [(i.type, i.value) for i in adds])
 
     survivors: set[int] = set()
     for h in await repo.holders(ctx.org_id, [(i.type, i.value) for i in adds]):
