@@ -96,7 +96,9 @@ def pct(values: list[float], q: float) -> float:
 
 async def register_many(base: str, auth: tuple[str, str], count: int, start: int, concurrency: int = 32) -> None:
     queue = iter(range(count))
-    async with httpx.AsyncClient(base_url=base, auth=auth, timeout=60) as client:
+    # Idle connections are dropped before the server's 5 s keep-alive would close them mid-use.
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=2)
+    async with httpx.AsyncClient(base_url=base, auth=auth, timeout=60, limits=limits) as client:
 
         async def one_worker() -> None:
             for n in queue:
@@ -114,7 +116,7 @@ async def offer(base: str, auth: tuple[str, str], rate: float, seconds: float, s
     """Open loop: one registration every 1/rate s whatever the answers; returns how many."""
     total = int(rate * seconds)
     async with httpx.AsyncClient(base_url=base, auth=auth, timeout=60,
-                                 limits=httpx.Limits(max_connections=64)) as client:
+                                 limits=httpx.Limits(max_connections=64, keepalive_expiry=2)) as client:
         began = time.perf_counter()
         tasks = []
         for n in range(total):

@@ -263,7 +263,7 @@ class WebhookEndpoint(Base):
     secret_encrypted: Mapped[str] = mapped_column(String(500))
     previous_secret_encrypted: Mapped[str | None] = mapped_column(String(500), nullable=True)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    max_in_flight: Mapped[int] = mapped_column(Integer, default=8)
+    max_in_flight: Mapped[int] = mapped_column(Integer, default=32)
     failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

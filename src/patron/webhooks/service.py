@@ -93,7 +93,7 @@ async def add_endpoint(
         enabled=enabled,
         disabled_reason=None,
         secret_encrypted=box.seal(secret, secret_context(org_id, endpoint_id)),
-        max_in_flight=8,
+        max_in_flight=32,
         created_at=now,
         updated_at=now,
     )
