@@ -27,7 +27,7 @@ run: install ## Migrate and serve the API on PATRON_HOST:PATRON_PORT (default 12
 	$(BIN)/patron run
 
 test: install ## Lint, type-check, then every test: SQLite and a PostgreSQL server the tests start
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
@@ -38,8 +38,9 @@ lint: install ## Lint and check formatting
 typecheck: install ## Type-check src/ with mypy (strict)
 	$(BIN)/mypy
 
-bench: install ## Throughput and latency on SQLite and PostgreSQL (prints figures)
+bench: install ## Throughput and latency on SQLite and PostgreSQL, API and webhooks (prints figures)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/events.py $(EVENTS_ARGS)
 
 clean: ## Remove the virtualenv, caches and the embedded database
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage var

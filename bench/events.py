@@ -25,7 +25,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from procs import REPO, BenchError, Processes, free_port  # noqa: E402
+from procs import REPO, BenchError, Processes, free_port, terminate
 
 sys.path.insert(0, str(REPO))
 
@@ -94,7 +94,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else float("nan")
 
 
-async def register_many(base: str, auth: tuple[str, str], count: int, start: int, concurrency: int = 32) -> None:
+async def register_many(
+    base: str, auth: tuple[str, str], count: int, start: int, concurrency: int = 32
+) -> None:
     queue = iter(range(count))
     # Idle connections are dropped before the server's 5 s keep-alive would close them mid-use.
     limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=2)
@@ -102,9 +104,16 @@ async def register_many(base: str, auth: tuple[str, str], count: int, start: int
 
         async def one_worker() -> None:
             for n in queue:
-                body = {"loyaltyInfo": {"loyaltyType": "loyalty"}, "profiles": [{
-                    "source": "INSTORE", "firstName": "Ev", "identifiers": [
-                        {"type": "mobile", "value": f"9198{start + n:08d}"}]}]}
+                body = {
+                    "loyaltyInfo": {"loyaltyType": "loyalty"},
+                    "profiles": [
+                        {
+                            "source": "INSTORE",
+                            "firstName": "Ev",
+                            "identifiers": [{"type": "mobile", "value": f"9198{start + n:08d}"}],
+                        }
+                    ],
+                }
                 r = await client.post("/v2/customers", json=body)
                 if r.status_code != 200:
                     raise BenchError(f"register failed: {r.status_code} {r.text[:200]}")
@@ -115,17 +124,25 @@ async def register_many(base: str, auth: tuple[str, str], count: int, start: int
 async def offer(base: str, auth: tuple[str, str], rate: float, seconds: float, start: int) -> int:
     """Open loop: one registration every 1/rate s whatever the answers; returns how many."""
     total = int(rate * seconds)
-    async with httpx.AsyncClient(base_url=base, auth=auth, timeout=60,
-                                 limits=httpx.Limits(max_connections=64, keepalive_expiry=2)) as client:
+    async with httpx.AsyncClient(
+        base_url=base, auth=auth, timeout=60, limits=httpx.Limits(max_connections=64, keepalive_expiry=2)
+    ) as client:
         began = time.perf_counter()
         tasks = []
         for n in range(total):
             delay = began + n / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            body = {"loyaltyInfo": {"loyaltyType": "loyalty"}, "profiles": [{
-                "source": "INSTORE", "firstName": "Lat", "identifiers": [
-                    {"type": "mobile", "value": f"9198{start + n:08d}"}]}]}
+            body = {
+                "loyaltyInfo": {"loyaltyType": "loyalty"},
+                "profiles": [
+                    {
+                        "source": "INSTORE",
+                        "firstName": "Lat",
+                        "identifiers": [{"type": "mobile", "value": f"9198{start + n:08d}"}],
+                    }
+                ],
+            }
             tasks.append(asyncio.create_task(client.post("/v2/customers", json=body)))
         responses = await asyncio.gather(*tasks)
     failed = [r for r in responses if r.status_code != 200]
@@ -153,8 +170,12 @@ def receiver_ceiling(receiver: Receiver, seconds: float = 3.0) -> float:
     script = Path(tempfile.mkdtemp()) / "post.lua"
     body = json.dumps({"eventId": "x", "attributes": {"createdAt": 0}})
     script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n')
-    out = subprocess.run([wrk, "-t1", "-c32", f"-d{seconds:g}s", "-s", str(script), f"http://127.0.0.1:{receiver.port}/"],
-                         capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(
+        [wrk, "-t1", "-c32", f"-d{seconds:g}s", "-s", str(script), f"http://127.0.0.1:{receiver.port}/"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     receiver.reset()
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
@@ -169,20 +190,40 @@ def run_engine(engine: str, args: argparse.Namespace, receiver: Receiver) -> lis
             url = f"sqlite+aiosqlite:///{procs.workdir / 'patron.db'}"
         else:
             url, _, _ = procs.start_postgres()
-        extra = {"PATRON_WORKER_ENABLED": "false", "PATRON_WEBHOOK_ALLOW_PRIVATE": "true",
-                 "PATRON_WEBHOOK_POLL_SECONDS": "0.05"}
+        extra = {
+            "PATRON_WORKER_ENABLED": "false",
+            "PATRON_WEBHOOK_ALLOW_PRIVATE": "true",
+            "PATRON_WEBHOOK_POLL_SECONDS": "0.05",
+        }
         base_env = procs.patron_env(url) | extra
         port = free_port()
-        api = procs.start_server("api", [str(REPO / ".venv/bin/patron"), "run", "--port", str(port)],
-                                 base_env | {"PATRON_PORT": str(port)}, port, "/health")
+        api = procs.start_server(
+            "api",
+            [str(REPO / ".venv/bin/patron"), "run", "--port", str(port)],
+            base_env | {"PATRON_PORT": str(port)},
+            port,
+            "/health",
+        )
         creds = procs.create_org(url, "Events bench")
         auth = (creds.username, creds.password)
-        add = ["webhooks", "add", "--org", str(creds.org_id), "--url", f"http://127.0.0.1:{receiver.port}/hook",
-               "--json"]
+        add = [
+            "webhooks",
+            "add",
+            "--org",
+            str(creds.org_id),
+            "--url",
+            f"http://127.0.0.1:{receiver.port}/hook",
+            "--json",
+        ]
         import subprocess
 
-        subprocess.run([str(REPO / ".venv/bin/patron"), *add], env=base_env, cwd=procs.workdir, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [str(REPO / ".venv/bin/patron"), *add],
+            env=base_env,
+            cwd=procs.workdir,
+            check=True,
+            capture_output=True,
+        )
         offset = 0
         for workers in args.workers:
             if engine == "sqlite" and workers > 1:
@@ -190,32 +231,53 @@ def run_engine(engine: str, args: argparse.Namespace, receiver: Receiver) -> lis
             receiver.reset()
             asyncio.run(register_many(api.base_url, auth, args.events, offset))
             offset += args.events
-            started = [procs.spawn(f"worker{i}", [str(REPO / ".venv/bin/patron"), "worker"], base_env,
-                                   procs.workdir / f"worker-{workers}-{i}.log") for i in range(workers)]
+            started = [
+                procs.spawn(
+                    f"worker{i}",
+                    [str(REPO / ".venv/bin/patron"), "worker"],
+                    base_env,
+                    procs.workdir / f"worker-{workers}-{i}.log",
+                )
+                for i in range(workers)
+            ]
             wait_for(lambda: len(receiver.received) >= args.events, 600, "every event to arrive")
             times = sorted(receiver.received.values())
             span = times[-1] - times[0]
-            rows.append({"engine": engine, "scenario": f"drain {args.events} events", "workers": workers,
-                         "events_per_s": round((len(times) - 1) / span, 1) if span > 0 else None})
+            rows.append(
+                {
+                    "engine": engine,
+                    "scenario": f"drain {args.events} events",
+                    "workers": workers,
+                    "events_per_s": round((len(times) - 1) / span, 1) if span > 0 else None,
+                }
+            )
             if workers == min(w for w in args.workers if not (engine == "sqlite" and w > 1)):
                 receiver.reset()
                 sent = asyncio.run(offer(api.base_url, auth, args.rate, args.seconds, offset))
                 offset += sent
-                wait_for(lambda: len(receiver.received) >= sent, 120, "the offered events to arrive")
-                rows.append({"engine": engine, "scenario": f"latency at {args.rate:g} events/s offered",
-                             "workers": workers, "p50_ms": round(pct(receiver.latency_ms, 50), 1),
-                             "p99_ms": round(pct(receiver.latency_ms, 99), 1),
-                             "max_ms": round(max(receiver.latency_ms), 1)})
+                wait_for(
+                    lambda sent=sent: len(receiver.received) >= sent, 120, "the offered events to arrive"
+                )
+                rows.append(
+                    {
+                        "engine": engine,
+                        "scenario": f"latency at {args.rate:g} events/s offered",
+                        "workers": workers,
+                        "p50_ms": round(pct(receiver.latency_ms, 50), 1),
+                        "p99_ms": round(pct(receiver.latency_ms, 99), 1),
+                        "max_ms": round(max(receiver.latency_ms), 1),
+                    }
+                )
             for process in started:
-                from procs import terminate
-
                 terminate(process)
         procs.stop_server(api)
     return rows
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 3])
     parser.add_argument("--rate", type=float, default=200.0)
@@ -228,10 +290,14 @@ def main() -> int:
     for engine in args.engines.split(","):
         rows.extend(run_engine(engine, args, receiver))
     print(f"\nreceiver ceiling (wrk, 32 connections): {ceiling:,.0f} requests/s")
-    print(f"{'engine':<11}{'scenario':<34}{'workers':>8}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    print(
+        f"{'engine':<11}{'scenario':<34}{'workers':>8}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    )
     for r in rows:
-        print(f"{r['engine']:<11}{r['scenario']:<34}{r['workers']:>8}{r.get('events_per_s') or '':>10}"
-              f"{r.get('p50_ms', ''):>9}{r.get('p99_ms', ''):>9}{r.get('max_ms', ''):>9}")
+        print(
+            f"{r['engine']:<11}{r['scenario']:<34}{r['workers']:>8}{r.get('events_per_s') or '':>10}"
+            f"{r.get('p50_ms', ''):>9}{r.get('p99_ms', ''):>9}{r.get('max_ms', ''):>9}"
+        )
     print("targets: >= 500 events/s sustained; p99 < 1000 ms at 200 events/s offered")
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)

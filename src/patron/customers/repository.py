@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.customers.domain import search_terms
@@ -52,10 +52,17 @@ class CustomerRepository:
         keys = sorted(set(pairs))
         if not keys:
             return []
-        stmt = select(CustomerIdentifier).where(
-            CustomerIdentifier.org_id == org_id,
-            tuple_(CustomerIdentifier.id_type, CustomerIdentifier.value).in_(keys),
-        )
+        # One index seek on (org_id, id_type, value) per pair, in one round trip: SQLite's
+        # planner scans the org's identifiers for a row-value IN list or an OR of pairs.
+        parts = [
+            select(CustomerIdentifier).where(
+                CustomerIdentifier.org_id == org_id,
+                CustomerIdentifier.id_type == t,
+                CustomerIdentifier.value == v,
+            )
+            for t, v in keys
+        ]
+        stmt = parts[0] if len(parts) == 1 else select(CustomerIdentifier).from_statement(union_all(*parts))
         return list((await self.session.execute(stmt)).scalars())
 
     async def identifiers_of(self, org_id: int, customer_id: int) -> list[CustomerIdentifier]:

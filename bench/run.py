@@ -1,0 +1,694 @@
+"""`make bench`: Patron's throughput and latency on SQLite and PostgreSQL, beside a bare
+FastAPI app measured in the same run. A benchmark that prints figures, never a test.
+
+See bench/README.md for the scenarios and flags. Every server this starts is stopped and
+every temporary file removed when it ends, also on failure or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from cpu import CpuMeter, CpuUse, process_cpu
+from httpload import OpenLoopResult, build_get, open_loop, run_async, sequential, summarize
+from procs import (
+    PATRON,
+    REPO,
+    BenchError,
+    Credentials,
+    Processes,
+    Server,
+    remove_tree,
+)
+from report import Row, Target, table, write_json
+from wrk import ensure_wrk, run_wrk
+
+RESULTS = REPO / "bench" / "results"
+ENGINES = ("sqlite", "postgres")
+NAME_PREFIXES = ("tom", "pri", "ra", "sha", "saw", "meer", "vikram", "zh")
+
+OTHER_CPU_WARNING = 0.25  # cores used by unrelated processes during a run before a note says so
+
+TARGETS = {
+    ("sqlite", "register"): Target(">= 1,000/s", lambda r: r.rps >= 1000),
+    ("sqlite", "lookup"): Target(">= 3,000/s", lambda r: r.rps >= 3000),
+    ("sqlite", "lookup open"): Target("p99 < 15 ms", lambda r: r.p99_ms < 15),
+    ("sqlite", "search"): Target("p50 < 20 ms (100,000 customers)", lambda r: r.p50_ms < 20),
+}
+
+
+# Settings and the log ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    duration: float
+    warmup: float
+    connections: int
+    threads: int
+    rate: float
+    open_connections: int
+    engines: tuple[str, ...]
+    search_customers: int
+    search_snapshot: Path | None
+    output: Path
+    keep_temp: bool
+
+
+def parse_args(argv: Sequence[str]) -> Settings:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py", description="Patron throughput and latency (SQLite, PostgreSQL, bare FastAPI)."
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 s runs, 1 s warm-ups and 10,000 search customers (unless given)",
+    )
+    parser.add_argument("--duration", type=float, help="seconds per measured run (default 10; --quick 3)")
+    parser.add_argument(
+        "--warmup", type=float, help="seconds of warm-up before each run (default 2; --quick 1)"
+    )
+    parser.add_argument("--connections", type=int, default=32, help="closed-loop connections (default 32)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="wrk threads (default 1: the machine is small)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=1000.0, help="open-loop offered rate, requests/s (default 1000)"
+    )
+    parser.add_argument(
+        "--open-connections",
+        type=int,
+        default=64,
+        help="most connections the open-loop generator uses (default 64)",
+    )
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help="comma-separated engines for register/lookup (default sqlite,postgres)",
+    )
+    parser.add_argument(
+        "--search-customers",
+        type=int,
+        help="customers loaded for the search scenario (default 100000; --quick 10000; 0 skips it)",
+    )
+    parser.add_argument(
+        "--search-snapshot",
+        type=Path,
+        help="reuse this SQLite file of loaded search customers if it has the requested count, "
+        "else load and save it there (valid only while the code that writes search "
+        "terms is unchanged)",
+    )
+    parser.add_argument(
+        "--output", type=Path, help="JSON results file (default bench/results/bench-<time>.json)"
+    )
+    parser.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (server logs)")
+    args = parser.parse_args(argv)
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    unknown = sorted(set(engines) - set(ENGINES))
+    if unknown:
+        parser.error(f"unknown engine(s): {', '.join(unknown)}; choose among {', '.join(ENGINES)}")
+    duration = args.duration if args.duration is not None else (3.0 if args.quick else 10.0)
+    warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
+    search = args.search_customers
+    if search is None:
+        search = 10_000 if args.quick else 100_000
+    if duration < 1 or warmup < 0 or args.connections < 1 or args.threads < 1 or args.rate <= 0:
+        parser.error("need --duration >= 1, --warmup >= 0, --connections >= 1, --threads >= 1, --rate > 0")
+    if args.open_connections < 1 or not 0 <= search <= 1_000_000:
+        parser.error("need --open-connections >= 1 and --search-customers from 0 to 1,000,000")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Settings(
+        duration=duration,
+        warmup=warmup,
+        connections=args.connections,
+        threads=args.threads,
+        rate=args.rate,
+        open_connections=args.open_connections,
+        engines=engines,
+        search_customers=search,
+        search_snapshot=args.search_snapshot,
+        output=args.output or RESULTS / f"bench-{stamp}.json",
+        keep_temp=args.keep_temp,
+    )
+
+
+_STARTED = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# One run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    settings: Settings
+    procs: Processes
+    workdir: Path
+    wrk: str
+    rows: list[Row] = field(default_factory=list)
+    bare: dict[str, Row] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    database_pid: int | None = None  # PostgreSQL's postmaster while an engine runs on it
+
+    # Measurements ---------------------------------------------------------------------
+
+    def closed(
+        self,
+        server: Server,
+        engine: str,
+        scenario: str,
+        script: str,
+        env: dict[str, str],
+        *,
+        connections: int | None = None,
+        warm_env: dict[str, str] | None = None,
+    ) -> Row:
+        """Warm up, then measure with wrk at a fixed number of connections."""
+        s = self.settings
+        conns = connections or s.connections
+        if s.warmup > 0:
+            run_wrk(
+                self.wrk,
+                server.base_url,
+                script,
+                connections=conns,
+                threads=s.threads,
+                duration=s.warmup,
+                env=warm_env or env,
+            )
+        settle(server)
+        meter = CpuMeter(server.pid, self.database_pid)
+        result = run_wrk(
+            self.wrk,
+            server.base_url,
+            script,
+            connections=conns,
+            threads=s.threads,
+            duration=s.duration,
+            env=env,
+        )
+        row = Row(
+            engine,
+            scenario,
+            f"c={conns}",
+            result.rps,
+            result.latency_ms["p50"],
+            result.latency_ms["p99"],
+            result.errors,
+            raw=result.to_json(),
+        )
+        return self._add(row, meter.stop())
+
+    def opened(
+        self, server: Server, engine: str, scenario: str, paths: Sequence[str], auth: str | None
+    ) -> Row:
+        """Warm up, then offer a fixed rate of GETs (open loop) and measure from the schedule."""
+        s = self.settings
+        requests = [build_get("127.0.0.1", server.port, path, auth) for path in paths]
+
+        def go(duration: float) -> OpenLoopResult:
+            return run_async(
+                open_loop(
+                    "127.0.0.1",
+                    server.port,
+                    requests,
+                    rate=s.rate,
+                    duration=duration,
+                    connections=s.open_connections,
+                    drain_timeout=drain_seconds(duration),
+                )
+            )
+
+        if s.warmup > 0:
+            go(s.warmup)
+        settle(server)
+        meter = CpuMeter(server.pid, self.database_pid)
+        result = go(s.duration)
+        cpu = meter.stop()
+        row = Row(
+            engine,
+            scenario,
+            f"{s.rate:g}/s",
+            result.achieved_rate,
+            result.latency_ms["p50"],
+            result.latency_ms["p99"],
+            result.errors,
+            raw=result.to_json(),
+        )
+        if result.unfinished:
+            row.notes.append(
+                f"{result.unfinished} requests had no answer {drain_seconds(s.duration):g} s after the run"
+            )
+        if result.max_send_lag_ms > 5:
+            row.notes.append(f"the generator fell up to {result.max_send_lag_ms:.1f} ms behind its schedule")
+        return self._add(row, cpu)
+
+    def _add(self, row: Row, cpu: CpuUse) -> Row:
+        row.cpu = cpu
+        if cpu.other > OTHER_CPU_WARNING:
+            row.notes.append(f"other processes used {cpu.other:.2f} cores during the run: figures disturbed")
+        row.target = TARGETS.get((row.engine, row.scenario.split(" (")[0]))
+        row.bare = self.bare.get(row.load) if row.engine != "bare" else None
+        self.rows.append(row)
+        bare = f"; bare {row.bare.rps:,.0f}/s" if row.bare else ""
+        log(
+            f"{row.engine} {row.scenario} {row.load}: {row.rps:,.0f} req/s, p50 {row.p50_ms:.2f} ms, "
+            f"p99 {row.p99_ms:.2f} ms, {row.errors} errors{bare}"
+        )
+        return row
+
+    # Scenarios ------------------------------------------------------------------------
+
+    def run_bare(self) -> None:
+        log("bare FastAPI app (uvicorn, uvloop, httptools, 1 process)")
+        server = self.procs.start_bare()
+        paths = self._paths_file("bare", ["/ping"])
+        env = {"BENCH_PATHS_FILE": str(paths)}
+        loads = {self.settings.connections}
+        if self.settings.search_customers:
+            loads.add(1)
+        for conns in sorted(loads, reverse=True):
+            row = self.closed(server, "bare", "GET /ping", "paths.lua", env, connections=conns)
+            self.bare[row.load] = row
+        row = self.opened(server, "bare", "GET /ping open", ["/ping"], None)
+        self.bare[row.load] = row
+        self.procs.stop_server(server)
+
+    def run_engine(self, engine: str) -> None:
+        if engine == "sqlite":
+            folder = self.workdir / "sqlite"
+            folder.mkdir()
+            url = f"sqlite+aiosqlite:///{folder / 'patron.db'}"
+            stop_db: Callable[[], None] = lambda: None  # noqa: E731  (the temp dir goes at the end)
+        else:
+            url, root, stop_db = self.procs.start_postgres()
+            self.database_pid = postmaster_pid(root)
+            log(f"started a throwaway PostgreSQL server (tests/pg.py) in {root}")
+        log(f"{engine}: creating an org; starting `patron run`")
+        creds = self.procs.create_org(url, f"bench-{engine}")
+        server = self.procs.start_patron(f"patron-{engine}", url)
+        auth = creds.basic_auth()
+        try:
+            self.closed(
+                server,
+                engine,
+                "register",
+                "register.lua",
+                {"BENCH_AUTH": auth, "BENCH_RUN": "1"},
+                warm_env={"BENCH_AUTH": auth, "BENCH_RUN": "0"},
+            )
+            mobiles = registered_mobiles(server, auth)
+            paths = [
+                "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=" + m
+                for m in mobiles
+            ]
+            env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(f"lookup-{engine}", paths))}
+            self.closed(server, engine, "lookup", "paths.lua", env)
+            self.opened(server, engine, "lookup open", paths, auth)
+        finally:
+            self.procs.stop_server(server)
+            stop_db()
+            self.database_pid = None
+
+    def run_search(self) -> None:
+        count = self.settings.search_customers
+        folder = self.workdir / "search"
+        folder.mkdir()
+        db_file = folder / "patron.db"
+        url = f"sqlite+aiosqlite:///{db_file}"
+        creds = self._search_database(url, db_file, count)
+        server = self.procs.start_patron("patron-search", url)
+        auth = creds.basic_auth()
+        try:
+            queries = search_queries(server, auth)
+            paths = [search_path(q) for _, q in queries]
+            env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file("search", paths))}
+            scenario = f"search ({count:,} customers)"
+            self.closed(server, "sqlite", scenario, "paths.lua", env)
+            self.closed(server, "sqlite", scenario, "paths.lua", env, connections=1)
+            self.extra["search_queries"] = self._search_breakdown(server, auth, queries)
+        finally:
+            self.procs.stop_server(server)
+
+    # Helpers --------------------------------------------------------------------------
+
+    def _paths_file(self, name: str, paths: Sequence[str]) -> Path:
+        path = self.workdir / f"paths-{name}.txt"
+        path.write_text("\n".join(paths) + "\n")
+        return path
+
+    def _search_database(self, url: str, db_file: Path, count: int) -> Credentials:
+        """A SQLite database with `count` demo customers in one org: reused or loaded."""
+        snapshot = self.settings.search_snapshot
+        meta_file = snapshot.with_name(snapshot.name + ".json") if snapshot else None
+        if snapshot and meta_file and snapshot.exists() and meta_file.exists():
+            meta = json.loads(meta_file.read_text())
+            if meta.get("customers") == count:
+                log(f"search: reusing {snapshot} ({count:,} customers, loaded {meta.get('loadedAt')})")
+                copy_sqlite(snapshot, db_file)
+                self.extra["search_load"] = {"method": "snapshot", "snapshot": str(snapshot), **meta}
+                return self.procs.create_till(url, int(meta["orgId"]))
+            log(f"search: {snapshot} holds {meta.get('customers')} customers, not {count}: loading anew")
+        creds = self.procs.create_org(url, "bench-search")
+        seconds, created = self._demo_load(url, db_file, creds.org_id, count)
+        self.extra["search_load"] = {
+            "method": "patron demo load",
+            "customers": created,
+            "seconds": round(seconds, 1),
+            "per_second": round(created / seconds, 1) if seconds else None,
+        }
+        if snapshot and meta_file:
+            snapshot.parent.mkdir(parents=True, exist_ok=True)
+            copy_sqlite(db_file, snapshot)
+            meta_file.write_text(
+                json.dumps(
+                    {
+                        "orgId": creds.org_id,
+                        "customers": count,
+                        "loadedAt": datetime.now(UTC).isoformat(),
+                        "commit": git_commit(),
+                    }
+                )
+            )
+            log(f"search: saved the loaded database as {snapshot}")
+        return creds
+
+    def _demo_load(self, url: str, db_file: Path, org_id: int, count: int) -> tuple[float, int]:
+        log(
+            f"search: loading {count:,} customers with `patron demo load` (one process, through the "
+            "service layer; it commits one customer at a time)"
+        )
+        argv = [str(PATRON), "demo", "load", "--org", str(org_id), "--customers", str(count)]
+        log_file = self.workdir / "demo-load.log"
+        started = time.monotonic()
+        process = self.procs.spawn("patron demo load", argv, self.procs.patron_env(url), log_file)
+        next_report = started + 60
+        while process.poll() is None:
+            time.sleep(0.5)
+            if time.monotonic() >= next_report:
+                next_report += 60
+                done = count_customers(db_file)
+                elapsed = time.monotonic() - started
+                if done:
+                    eta = (count - done) * elapsed / done
+                    log(
+                        f"search: {done:,}/{count:,} customers after {elapsed:.0f} s "
+                        f"({done / elapsed:.0f}/s, about {eta / 60:.1f} min to go)"
+                    )
+        seconds = time.monotonic() - started
+        output = log_file.read_text(errors="replace")
+        if process.returncode != 0:
+            raise BenchError(f"patron demo load failed ({process.returncode}):\n{output[-2000:]}")
+        created = count
+        for line in output.splitlines():
+            if line.startswith("registered "):
+                created = int(line.split()[1])
+        log(f"search: {created:,} customers loaded in {seconds:.0f} s ({created / seconds:.0f}/s)")
+        return seconds, created
+
+    def _search_breakdown(
+        self, server: Server, auth: str, queries: Sequence[tuple[str, str]]
+    ) -> list[dict[str, Any]]:
+        """Each query alone, one after another: how long it takes and how much it matches."""
+        repeats = 10 if self.settings.duration < 5 else 20
+        results = []
+        for kind, q in queries:
+            request = build_get("127.0.0.1", server.port, search_path(q), auth)
+            latencies, non2xx, body = run_async(sequential("127.0.0.1", server.port, request, repeats))
+            total = json.loads(body).get("pagination", {}).get("total") if body.startswith(b"{") else None
+            stats = summarize(latencies)
+            results.append(
+                {
+                    "kind": kind,
+                    "q": q,
+                    "matches": total,
+                    "repeats": repeats,
+                    "non2xx": non2xx,
+                    "p50_ms": stats["p50"],
+                    "max_ms": stats["max"],
+                }
+            )
+        return results
+
+
+# Talking to a server ------------------------------------------------------------------------
+
+
+def drain_seconds(duration: float) -> float:
+    """How long an open-loop run waits for the answers still owed when its schedule ends."""
+    return 2 * duration + 10
+
+
+def settle(server: Server, idle_cores: float = 0.2, timeout: float = 60.0) -> None:
+    """Wait until the server has worked off what a warm-up left queued (its CPU use drops)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = process_cpu(server.pid)
+        time.sleep(0.25)
+        if (process_cpu(server.pid) - before) / 0.25 < idle_cores:
+            return
+    log(f"{server.name} still busy {timeout:.0f} s after the warm-up; measuring anyway")
+
+
+def get_json(server: Server, path: str, auth: str) -> Any:
+    request = urllib.request.Request(server.base_url + path, headers={"Authorization": auth})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def search_path(q: str) -> str:
+    return "/v2/customers/search?" + urllib.parse.urlencode({"q": q, "limit": 10})
+
+
+def matched_values(document: Any, id_type: str) -> list[str]:
+    return [
+        str(item["idValue"])
+        for hit in document.get("data", [])
+        for item in hit.get("matchedIdentifiers", [])
+        if item.get("idType") == id_type
+    ]
+
+
+def registered_mobiles(server: Server, auth: str) -> list[str]:
+    """Up to 100 mobiles the register run stored, found through the search API."""
+    mobiles = matched_values(get_json(server, "/v2/customers/search?q=9198&limit=100", auth), "mobile")
+    if not mobiles:
+        raise BenchError("the register run stored no customer, so there is nothing to look up")
+    return mobiles
+
+
+def search_queries(server: Server, auth: str) -> list[tuple[str, str]]:
+    """Realistic prefixes: first and last names, a mobile cut at several lengths, emails."""
+    queries = [("name", q) for q in NAME_PREFIXES]
+    mobiles = matched_values(get_json(server, search_path("9198"), auth), "mobile")
+    if mobiles:
+        m = mobiles[0]
+        queries += [("mobile", m[:n]) for n in (5, 7, 9, 11)] + [("mobile", m)]
+    emails = matched_values(get_json(server, search_path("tom."), auth), "email")
+    if emails:
+        e = emails[0]
+        local = e.split("@")[0]
+        queries += [
+            ("email", "tom."),
+            ("email", local[: local.index(".") + 3]),
+            ("email", local),
+            ("email", e),
+        ]
+    return queries
+
+
+# Files and the machine ----------------------------------------------------------------------
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """Copy a SQLite database consistently (WAL included) with the backup API; the copy is a
+    single file (rollback journal), so reading it later leaves no -wal or -shm beside it."""
+    target.unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def postmaster_pid(root: Path) -> int | None:
+    """The PostgreSQL server's main process, from the first line of its postmaster.pid."""
+    try:
+        return int((root / "data" / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
+def count_customers(db_file: Path) -> int:
+    """How many customers a database holds so far (0 when it cannot tell); progress only."""
+    try:
+        conn = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error:
+        return 0
+    try:
+        return int(conn.execute("SELECT count(*) FROM customer").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
+
+
+def git_commit() -> str | None:
+    result = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip() or None
+
+
+def machine(wrk: str) -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    version = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False).stdout
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "wrk": version.splitlines()[0] if version else None,
+        "commit": git_commit(),
+    }
+
+
+# Entry point --------------------------------------------------------------------------------
+
+
+def _terminate(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM: stop and clean up as on Ctrl-C
+
+
+def main(argv: Sequence[str]) -> int:
+    settings = parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
+    signal.signal(signal.SIGTERM, _terminate)
+    wrk = ensure_wrk()
+    workdir = Path(tempfile.mkdtemp(prefix="patron-bench-"))
+    started = datetime.now(UTC)
+    bench: Bench | None = None
+    failure: str | None = None
+    try:
+        with Processes(workdir) as procs:
+            if settings.keep_temp:
+                log(f"temporary files (kept): {workdir}")
+            bench = Bench(settings, procs, workdir, wrk)
+            bench.run_bare()
+            for engine in settings.engines:
+                bench.run_engine(engine)
+            if settings.search_customers:
+                bench.run_search()
+    except BenchError as exc:
+        failure = str(exc)
+        log(f"error: {exc}")
+    except KeyboardInterrupt:
+        failure = "interrupted"
+        log("interrupted: servers stopped, temporary files removed")
+    finally:
+        if not settings.keep_temp:
+            remove_tree(workdir)
+    if bench is None or not bench.rows:
+        return 1 if failure else 0
+    print_report(bench)
+    document = {
+        "started": started.isoformat(),
+        "finished": datetime.now(UTC).isoformat(),
+        "failure": failure,
+        "settings": {
+            "duration_s": settings.duration,
+            "warmup_s": settings.warmup,
+            "connections": settings.connections,
+            "wrk_threads": settings.threads,
+            "open_loop_rate": settings.rate,
+            "open_loop_connections": settings.open_connections,
+            "engines": list(settings.engines),
+            "search_customers": settings.search_customers,
+        },
+        "machine": machine(wrk),
+        "rows": [row.to_json() for row in bench.rows],
+        **bench.extra,
+    }
+    write_json(settings.output, document)
+    shown = settings.output.relative_to(REPO) if settings.output.is_relative_to(REPO) else settings.output
+    print(f"\nraw numbers: {shown}")
+    if failure:
+        print(f"incomplete run: {failure.splitlines()[0]}")
+    return 130 if failure == "interrupted" else (1 if failure else 0)
+
+
+def print_report(bench: Bench) -> None:
+    s = bench.settings
+    print()
+    print(
+        f"Patron benchmark: {s.duration:g} s per run after {s.warmup:g} s warm-up; closed loop with wrk "
+        f"(c = connections), open loop at a fixed offered rate (latency from the scheduled send time)."
+    )
+    print(
+        "srv cpu = cores used by the server process (+ PostgreSQL's processes); "
+        "ratio = Patron req/s / bare req/s at the same load."
+    )
+    print()
+    print(table(bench.rows))
+    notes = [(row, note) for row in bench.rows for note in row.notes]
+    if notes:
+        print()
+        for row, note in notes:
+            print(f"note: {row.engine} {row.scenario} {row.load}: {note}")
+    load = bench.extra.get("search_load")
+    if load:
+        print()
+        if load["method"] == "snapshot":
+            print(f"search data: reused snapshot {load['snapshot']} ({load['customers']:,} customers)")
+        else:
+            print(
+                f"search data: {load['customers']:,} customers registered with `patron demo load` in "
+                f"{load['seconds']:,.0f} s ({load['per_second']:,.0f}/s)"
+            )
+    breakdown = bench.extra.get("search_queries")
+    if breakdown:
+        print("search queries one at a time (c=1):")
+        width = max(len(item["q"]) for item in breakdown)
+        print(f"  {'kind':<7} {'q':<{width}}  {'matches':>8}  {'p50 ms':>8}  {'max ms':>8}")
+        for item in breakdown:
+            matches = "-" if item["matches"] is None else f"{item['matches']:,}"
+            print(
+                f"  {item['kind']:<7} {item['q']:<{width}}  {matches:>8}  {item['p50_ms']:>8.2f}  "
+                f"{item['max_ms']:>8.2f}"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
