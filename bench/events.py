@@ -94,6 +94,20 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else float("nan")
 
 
+def customer(serial: int, first_name: str) -> dict[str, Any]:
+    """A registration body with a valid, unique Indian mobile (9198 and 8 digits)."""
+    return {
+        "loyaltyInfo": {"loyaltyType": "loyalty"},
+        "profiles": [
+            {
+                "source": "INSTORE",
+                "firstName": first_name,
+                "identifiers": [{"type": "mobile", "value": f"9198{serial:08d}"}],
+            }
+        ],
+    }
+
+
 async def register_many(
     base: str, auth: tuple[str, str], count: int, start: int, concurrency: int = 32
 ) -> None:
@@ -104,17 +118,7 @@ async def register_many(
 
         async def one_worker() -> None:
             for n in queue:
-                body = {
-                    "loyaltyInfo": {"loyaltyType": "loyalty"},
-                    "profiles": [
-                        {
-                            "source": "INSTORE",
-                            "firstName": "Ev",
-                            "identifiers": [{"type": "mobile", "value": f"9198{start + n:08d}"}],
-                        }
-                    ],
-                }
-                r = await client.post("/v2/customers", json=body)
+                r = await client.post("/v2/customers", json=customer(start + n, "Ev"))
                 if r.status_code != 200:
                     raise BenchError(f"register failed: {r.status_code} {r.text[:200]}")
 
@@ -133,17 +137,7 @@ async def offer(base: str, auth: tuple[str, str], rate: float, seconds: float, s
             delay = began + n / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            body = {
-                "loyaltyInfo": {"loyaltyType": "loyalty"},
-                "profiles": [
-                    {
-                        "source": "INSTORE",
-                        "firstName": "Lat",
-                        "identifiers": [{"type": "mobile", "value": f"9198{start + n:08d}"}],
-                    }
-                ],
-            }
-            tasks.append(asyncio.create_task(client.post("/v2/customers", json=body)))
+            tasks.append(asyncio.create_task(client.post("/v2/customers", json=customer(start + n, "Lat"))))
         responses = await asyncio.gather(*tasks)
     failed = [r for r in responses if r.status_code != 200]
     if failed:
