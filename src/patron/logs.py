@@ -8,11 +8,6 @@ import sys
 import structlog
 
 
-def mask(value: str) -> str:
-    """Keep the last 4 characters of an identifier, star the rest (for logs only)."""
-    return "*" * max(0, len(value) - 4) + value[-4:] if len(value) > 4 else "*" * len(value)
-
-
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
     structlog.configure(

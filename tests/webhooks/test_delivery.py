@@ -164,7 +164,9 @@ async def test_exhausted_events_become_dead_letters_and_can_be_redelivered(
         await asyncio.sleep(0.1)
     assert len(dead) == 1 and dead[0]["attempts"] == attempts and dead[0]["lastStatusCode"] == 500
     receiver.answer = lambda _: Reply(200)
-    r = await client.post(f"/v2/webhooks/{endpoint['id']}/dead-letters/redeliver", json={})
+    url = f"/v2/webhooks/{endpoint['id']}/dead-letters/redeliver"
+    assert (await client.post(url, json={"eventIds": ["not-an-event"]})).json() == {"requeued": 0}
+    r = await client.post(url, json={"eventIds": [dead[0]["eventId"]]})
     assert r.json() == {"requeued": 1}
     await receiver.wait_for(lambda reqs: len(reqs) == attempts + 1)
     assert receiver.requests[-1].event_id == dead[0]["eventId"]

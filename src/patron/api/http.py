@@ -22,7 +22,6 @@ from patron.security.auth import UNAUTHORIZED, Authenticator
 
 M = TypeVar("M", bound=BaseModel)
 access = structlog.get_logger("patron.access")
-REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 

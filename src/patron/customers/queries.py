@@ -59,11 +59,11 @@ async def details(
     ref: CustomerRef,
     where: SourceAccount,
     embed: str | None,
-    allowed_names: tuple[str, ...] = catalog.DETAILS_LOOKUP_NAMES,
 ) -> Details:
     source, account = resolve_account(ctx.config, where, allow_all=True)
     embeds = parse_embed(embed)
     repo = CustomerRepository(uow.session)
+    allowed_names = catalog.DETAILS_LOOKUP_NAMES
     if ref.identifier is not None and ref.identifier.name not in allowed_names:
         raise InvalidInput(
             8013, message(8013, detail=f"identifierName must be one of {', '.join(allowed_names)}.")

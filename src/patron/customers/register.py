@@ -66,7 +66,6 @@ class _Profile:
 class Registered:
     customer_id: int
     warnings: list[Warning_]
-    merged: bool
 
 
 async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) -> Registered:
@@ -157,13 +156,13 @@ async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) 
             customer_id = targets.pop()
             await _merge_into(uow, ctx, customer_id, profiles, custom, extended, cmd, now)
             warnings.insert(0, Warning_(8050, message(8050)))
-            return Registered(customer_id, warnings, merged=True)
+            return Registered(customer_id, warnings)
         customer_id = await _create(uow, ctx, cmd, profiles, custom, extended, registered_at, now)
     except IntegrityError as exc:
         # A concurrent writer claimed an identifier first (PostgreSQL without the lock held
         # on every path); the request changes nothing and says why.
         raise Conflict(1014, message(1014)) from exc
-    return Registered(customer_id, warnings, merged=False)
+    return Registered(customer_id, warnings)
 
 
 def _registration_date(stated: datetime | None, now: datetime, ctx: RequestContext) -> datetime:

@@ -32,8 +32,6 @@ from patron.db.models import (
     Till,
 )
 
-SEARCHABLE_NAMES = ("firstName", "lastName")
-
 
 class CustomerRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -213,12 +211,6 @@ class CustomerRepository:
         return SearchPage(total, hits)
 
     # Writes --------------------------------------------------------------------------
-
-    def add(self, row: Any) -> None:
-        self.session.add(row)
-
-    async def flush(self) -> None:
-        await self.session.flush()
 
     async def insert_identifiers(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:

@@ -42,7 +42,6 @@ CONVERSION_CODES = {"mobile": 1006, "email": 1048, "externalId": 1049}
 class Updated:
     customer_id: int
     warnings: list[Warning_]
-    changed: bool
 
 
 async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> Updated:
@@ -133,7 +132,7 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
             for pid in added
         )
     if not changes:
-        return Updated(customer.customer_id, warnings, changed=False)
+        return Updated(customer.customer_id, warnings)
     now = utcnow()
     profile.updated_at = now
     profile.updated_by_till_id = ctx.actor.till_id
@@ -144,7 +143,7 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
         await repo.reindex(ctx.org_id, customer.customer_id)
     view = await load_view(uow, ctx, customer.customer_id)
     uow.record(CustomerUpdated(view, ctx.actor, source, account, now, ctx.request_id, tuple(changes)))
-    return Updated(customer.customer_id, warnings, changed=True)
+    return Updated(customer.customer_id, warnings)
 
 
 def _held(item: IdentifierInput, held: set[tuple[str, str]], config: OrgConfig) -> bool:

@@ -89,9 +89,6 @@ class CustomerView:
     def identifiers(self) -> list[IdentifierView]:
         return [i for p in self.profiles for i in p.identifiers]
 
-    def has_identifier_type(self, id_type: str) -> bool:
-        return any(i.type == id_type for i in self.identifiers())
-
     def profile(self, source: str, account_id: str) -> ProfileView | None:
         return next((p for p in self.profiles if p.source == source and p.account_id == account_id), None)
 

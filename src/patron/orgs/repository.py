@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.db.models import Org, Till
@@ -24,4 +24,5 @@ class OrgRepository:
         return list((await self.session.execute(stmt)).scalars())
 
     async def till_count(self, org_id: int) -> int:
-        return len(await self.tills(org_id))
+        stmt = select(func.count()).select_from(Till).where(Till.org_id == org_id)
+        return int((await self.session.execute(stmt)).scalar_one())

@@ -161,6 +161,12 @@ class WebhookRepository:
         result = await self.session.execute(stmt)
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def event_ids(self, org_id: int, event_uuids: Sequence[str]) -> list[int]:
+        stmt = select(OutboxEvent.event_id).where(
+            OutboxEvent.org_id == org_id, OutboxEvent.event_uuid.in_(list(event_uuids))
+        )
+        return [int(r[0]) for r in await self.session.execute(stmt)]
+
     async def events_between(self, org_id: int, start: datetime, end: datetime) -> list[Any]:
         stmt = (
             select(OutboxEvent.event_id, OutboxEvent.event_name, OutboxEvent.customer_id)
@@ -188,14 +194,3 @@ class WebhookRepository:
             .limit(limit)
         )
         return list(await self.session.execute(stmt))
-
-    async def counts(self, org_id: int, endpoint_id: int) -> dict[str, int]:
-        from sqlalchemy import func
-
-        d = WebhookDelivery
-        stmt = (
-            select(d.status, func.count())
-            .where(d.org_id == org_id, d.endpoint_id == endpoint_id)
-            .group_by(d.status)
-        )
-        return {str(r[0]): int(r[1]) for r in await self.session.execute(stmt)}

@@ -183,9 +183,7 @@ async def redeliver(
     repo = WebhookRepository(uow.session)
     event_ids: list[int] | None = None
     if event_uuids is not None:
-        dead = await repo.dead_letters(org_id, endpoint_id, 100_000)
-        wanted = set(event_uuids)
-        event_ids = [int(r[0]) for r in dead if r[1] in wanted]
+        event_ids = await repo.event_ids(org_id, event_uuids)
     return await repo.requeue(org_id, endpoint_id, utcnow(), event_ids=event_ids, status=DEAD)
 
 
