@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import itertools
 import random
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
-
-from patron.db.models import CustomerChange, OutboxEvent
-from patron.db.uow import unit_of_work
+from patron.db.sql import Q
+from patron.db.uow import UnitOfWork
 
 _rng = random.Random()
 _counter = itertools.count(_rng.randrange(10_000_000, 80_000_000))
@@ -51,22 +50,42 @@ def register_body(
     return {"loyaltyInfo": {"loyaltyType": loyalty}, "profiles": [profile], **top}
 
 
+async def rows(db: Any, sql: str, **params: Any) -> list[SimpleNamespace]:
+    """Run one ad-hoc query (tests only) and return its rows with attribute access."""
+
+    async def read(uow: UnitOfWork) -> list[SimpleNamespace]:
+        found = await uow.tx.all(Q(sql), **params)
+        return [SimpleNamespace(**dict(zip(r.keys(), r, strict=True))) for r in found]
+
+    return await db.read(read)
+
+
+async def execute(db: Any, sql: str, **params: Any) -> int:
+    """Run one ad-hoc write (tests only) in a transaction of its own."""
+
+    async def write(uow: UnitOfWork) -> int:
+        return await uow.tx.run(Q(sql), **params)
+
+    return int(await db.write(write))
+
+
 async def outbox(harness: Any, org_id: int) -> list[dict[str, Any]]:
-    async with unit_of_work(harness.app.state.db, write=False) as uow:
-        rows = await uow.session.execute(
-            select(OutboxEvent.payload).where(OutboxEvent.org_id == org_id).order_by(OutboxEvent.event_id)
-        )
-        return [r[0] for r in rows]
+    found = await rows(
+        harness.app.state.db,
+        "SELECT payload FROM outbox_event WHERE org_id = :org_id ORDER BY event_id",
+        org_id=org_id,
+    )
+    return [r.payload for r in found]
 
 
-async def history(harness: Any, org_id: int, customer_id: int) -> list[CustomerChange]:
-    async with unit_of_work(harness.app.state.db, write=False) as uow:
-        rows = await uow.session.execute(
-            select(CustomerChange)
-            .where(CustomerChange.org_id == org_id, CustomerChange.customer_id == customer_id)
-            .order_by(CustomerChange.change_id)
-        )
-        return list(rows.scalars())
+async def history(harness: Any, org_id: int, customer_id: int) -> list[SimpleNamespace]:
+    return await rows(
+        harness.app.state.db,
+        "SELECT * FROM customer_change WHERE org_id = :org_id AND customer_id = :customer_id"
+        " ORDER BY change_id",
+        org_id=org_id,
+        customer_id=customer_id,
+    )
 
 
 def codes(body: dict[str, Any], key: str = "errors") -> list[int]:
@@ -77,5 +96,6 @@ async def add_till(harness: Any, org_id: int, code: str) -> None:
     """Give an org another till (as `patron till create` does)."""
     from patron.orgs.service import create_till
 
-    async with unit_of_work(harness.app.state.db, write=True) as uow:
-        await create_till(uow, org_id=org_id, code=code)
+    await harness.app.state.db.write(
+        create_till, harness.app.state.authenticator.keys, org_id=org_id, code=code
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -24,13 +25,16 @@ class Settings(BaseSettings):
     # Failed logins for one username inside the window before that username is throttled.
     auth_max_failures: int = 5
     auth_failure_window_seconds: int = 60
-    # How long a verified credential is trusted without a new Argon2 check.
-    auth_cache_seconds: int = 60
     sql_echo: bool = False
     # One JSON line per request on stderr (method, path, status, ms, request id).
     access_log: bool = True
     log_level: str = "INFO"
+    # Connections per process: PostgreSQL's pool, or SQLite's idle readers kept open.
     db_pool_size: int = Field(default=10, ge=1)
+    # API processes `patron run` serves with (default: one per core).
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    # Answer every request with `X-Patron-Statements: N` (the statements it issued).
+    statement_header: bool = False
 
     # Secrets at rest (webhook signing secrets) are encrypted with this key: 32 bytes,
     # base64. Without it, a key file is created on first use (keep it with the database).
@@ -63,12 +67,3 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-    def sqlite_path(self) -> Path | None:
-        """Return the database file of a SQLite URL (None for in-memory or other engines)."""
-        if not self.is_sqlite:
-            return None
-        _, _, rest = self.database_url.partition(":///")
-        if not rest or rest.startswith(":memory:"):
-            return None
-        return Path(rest.split("?", 1)[0])

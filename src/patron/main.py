@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from patron import __version__
 from patron.api import orgs, webhooks
@@ -17,10 +16,13 @@ from patron.api.http import JSONResponse, RequestIdMiddleware
 from patron.api.v2 import customers, errors
 from patron.config import Settings
 from patron.db.engine import create_database
+from patron.db.uow import UnitOfWork
 from patron.logs import configure_logging
+from patron.security.apikeys import ApiKeys
 from patron.security.auth import Authenticator
+from patron.security.keys import load_master_key
 from patron.security.throttle import LoginThrottle
-from patron.webhooks.secrets import load_box
+from patron.webhooks.secrets import SecretBox
 from patron.webhooks.worker import DeliveryWorker
 
 DESCRIPTION = """\
@@ -36,11 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
         db = create_database(settings)
+        await db.start()
+        master = load_master_key(settings)
         app.state.db = db
-        app.state.box = load_box(settings)
+        app.state.box = SecretBox(master)
         app.state.authenticator = Authenticator(
             db,
-            cache_seconds=settings.auth_cache_seconds,
+            ApiKeys(master),
             throttle=LoginThrottle(settings.auth_max_failures, settings.auth_failure_window_seconds),
         )
         stop = asyncio.Event()
@@ -63,7 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=JSONResponse,
     )
     app.state.settings = settings
-    app.add_middleware(RequestIdMiddleware, access_log=settings.access_log)
+    app.add_middleware(
+        RequestIdMiddleware, access_log=settings.access_log, count_statements=settings.statement_header
+    )
     errors.install(app)
     app.include_router(customers.router)
     app.include_router(orgs.router)
@@ -71,11 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health", summary="Health check", tags=["ops"])
     async def health() -> JSONResponse:
-        async with app.state.db.reader.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await app.state.db.read(_ping)
         return JSONResponse({"status": "ok"})
 
     return app
+
+
+async def _ping(uow: UnitOfWork) -> None:
+    await uow.orgs.ping()
 
 
 def __getattr__(name: str) -> Any:

@@ -7,8 +7,10 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from patron.db.base import Base
+from tests.support import execute, rows
 
 # Tables of the tools, not of Patron's data: Alembic's version row, and the id counter
 # that only the embedded SQLite engine has (PostgreSQL uses sequences).
@@ -45,8 +47,12 @@ async def test_migrated_database_distributes_by_org(harness: Any) -> None:
                 assert fk["constrained_columns"][0] == "org_id", (name, fk["name"])
                 assert fk["referred_columns"][0] == "org_id", (name, fk["name"])
 
-    async with harness.app.state.db.writer.connect() as conn:
-        await conn.run_sync(check)
+    engine = create_async_engine(harness.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.run_sync(check)
+    finally:
+        await engine.dispose()
 
 
 async def test_migrations_build_exactly_the_models(harness: Any) -> None:
@@ -54,8 +60,12 @@ async def test_migrations_build_exactly_the_models(harness: Any) -> None:
         context = MigrationContext.configure(sync_conn, opts={"compare_type": False})
         return [d for d in compare_metadata(context, Base.metadata) if not _is_tool_table(d)]
 
-    async with harness.app.state.db.writer.connect() as conn:
-        assert await conn.run_sync(diff) == []
+    engine = create_async_engine(harness.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()
 
 
 def _is_tool_table(change: Any) -> bool:
@@ -63,26 +73,29 @@ def _is_tool_table(change: Any) -> bool:
 
 
 async def test_search_is_served_by_an_index_not_a_table_scan(harness: Any, client: Any) -> None:
-    from sqlalchemy import text
-
+    from patron.db.sql import Q
+    from patron.db.uow import UnitOfWork
     from tests.support import register_body
 
     for n in range(40):
         await client.post("/v2/customers", json=register_body(first=f"Scan{n}"))
     params = {"o": client.org_id, "lo": "scan1", "hi": "scan1\U0010ffff"}
     query = "SELECT customer_id FROM search_term WHERE org_id = :o AND term >= :lo AND term < :hi"
-    async with harness.app.state.db.writer.connect() as conn:
-        if harness.engine == "sqlite":
-            await conn.execute(text("ANALYZE"))
-            plan = (await conn.execute(text("EXPLAIN QUERY PLAN " + query), params)).all()
-            detail = " ".join(str(r[-1]) for r in plan)
-            assert "USING" in detail and "term>" in detail.replace(" ", ""), detail
-            assert "SCAN search_term" not in detail or "USING" in detail, detail
-        else:
-            await conn.execute(text("ANALYZE search_term"))
+    db = harness.app.state.db
+    if harness.engine == "sqlite":
+        await execute(db, "ANALYZE")
+        plan = await rows(db, "EXPLAIN QUERY PLAN " + query, **params)
+        detail = " ".join(str(r.detail) for r in plan)
+        assert "USING" in detail and "term>" in detail.replace(" ", ""), detail
+        assert "SCAN search_term" not in detail or "USING" in detail, detail
+    else:
+
+        async def explain(uow: UnitOfWork) -> str:
+            await uow.tx.run(Q("ANALYZE search_term"))
             # A table this small is cheaper to scan; forbid that to see the index that serves it.
-            await conn.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = (await conn.execute(text("EXPLAIN " + query), params)).all()
-            detail = " ".join(r[0] for r in plan)
-            assert "Seq Scan" not in detail, detail
-            assert "Index Cond" in detail and "term" in detail.split("Index Cond", 1)[1], detail
+            await uow.tx.run(Q("SET LOCAL enable_seqscan = off"))
+            return " ".join(r[0] for r in await uow.tx.all(Q("EXPLAIN " + query), **params))
+
+        detail = await db.write(explain)
+        assert "Seq Scan" not in detail, detail
+        assert "Index Cond" in detail and "term" in detail.split("Index Cond", 1)[1], detail

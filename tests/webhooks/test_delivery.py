@@ -331,20 +331,18 @@ async def test_a_receiver_that_was_down_gets_every_event_when_it_is_back(client:
 async def test_an_endpoint_failing_for_too_long_is_disabled_with_the_reason(
     client: OrgClient, receiver: Receiver
 ) -> None:
-    from sqlalchemy import update
-
-    from patron.db.models import WebhookEndpoint
-    from patron.db.uow import unit_of_work
+    from tests.support import execute
 
     receiver.answer = lambda _: Reply(500)
     endpoint = await add_endpoint(client, receiver)
-    async with unit_of_work(client.harness.app.state.db, write=True) as uow:
-        # As if every delivery had failed since a week ago.
-        await uow.session.execute(
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.org_id == client.org_id, WebhookEndpoint.endpoint_id == endpoint["id"])
-            .values(failing_since=datetime.now(UTC) - timedelta(days=7))
-        )
+    # As if every delivery had failed since a week ago.
+    await execute(
+        client.harness.app.state.db,
+        "UPDATE webhook_endpoint SET failing_since = :since WHERE org_id = :o AND endpoint_id = :e",
+        since=datetime.now(UTC) - timedelta(days=7),
+        o=client.org_id,
+        e=endpoint["id"],
+    )
     await register(client)
     state: dict[str, Any] = {}
     for _ in range(50):

@@ -9,12 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from patron.db.base import Base
-from patron.db.uow import unit_of_work
 from tests.conftest import OrgClient
-from tests.support import codes, email, mobile, outbox, token
+from tests.support import codes, email, mobile, outbox, rows, token
 from tests.webhooks.receiver import Received, Receiver, Reply
 
 
@@ -27,10 +25,11 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def _org_rows(client: OrgClient) -> str:
     """Every row of every table of the org, as text."""
     dump: list[Any] = []
-    async with unit_of_work(client.harness.app.state.db, write=False) as uow:
-        for table in Base.metadata.sorted_tables:
-            rows = await uow.session.execute(select(table).where(table.c.org_id == client.org_id))
-            dump.extend([dict(r._mapping) for r in rows])
+    for table in Base.metadata.sorted_tables:
+        found = await rows(
+            client.harness.app.state.db, f"SELECT * FROM {table.name} WHERE org_id = :o", o=client.org_id
+        )
+        dump.extend(vars(r) for r in found)
     return json.dumps(dump, default=str)
 
 

@@ -15,17 +15,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from patron.config import Settings
 from patron.db.migrate import upgrade
-from patron.db.models import OutboxEvent, WebhookDelivery
-from patron.db.uow import unit_of_work
 from patron.main import create_app
 from patron.orgs import service as orgs
 from patron.webhooks import service as webhooks
-from tests.support import register_body
+from tests.support import register_body, rows
 from tests.webhooks.receiver import Receiver, Reply
 
 
@@ -67,12 +65,9 @@ class Stack:
         self._lifespan = self.app.router.lifespan_context(self.app)
         await self._lifespan.__aenter__()
         db = self.app.state.db
-        async with unit_of_work(db, write=True) as uow:
-            creds = await orgs.create_org(uow, name="Workers")
-        async with unit_of_work(db, write=True) as uow:
-            await webhooks.add_endpoint(
-                uow, self.app.state.box, creds.org_id, url=self.receiver.url(), allow_private=True
-            )
+        creds = await db.write(orgs.create_org, self.app.state.authenticator.keys, name="Workers")
+        url = await webhooks.checked_url(self.receiver.url(), allow_private=True)
+        await db.write(webhooks.add_endpoint, self.app.state.box, creds.org_id, url=url)
         self.org_id = creds.org_id
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app),
@@ -105,18 +100,16 @@ class Stack:
             assert r.status_code == 200, r.text
 
     async def event_ids(self) -> set[str]:
-        async with unit_of_work(self.app.state.db, write=False) as uow:
-            rows = await uow.session.execute(
-                select(OutboxEvent.event_uuid).where(OutboxEvent.org_id == self.org_id)
-            )
-            return {r[0] for r in rows}
+        found = await rows(
+            self.app.state.db, "SELECT event_uuid FROM outbox_event WHERE org_id = :o", o=self.org_id
+        )
+        return {r.event_uuid for r in found}
 
     async def statuses(self) -> list[str]:
-        async with unit_of_work(self.app.state.db, write=False) as uow:
-            rows = await uow.session.execute(
-                select(WebhookDelivery.status).where(WebhookDelivery.org_id == self.org_id)
-            )
-            return [r[0] for r in rows]
+        found = await rows(
+            self.app.state.db, "SELECT status FROM webhook_delivery WHERE org_id = :o", o=self.org_id
+        )
+        return [r.status for r in found]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

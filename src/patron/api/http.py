@@ -17,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patron.context import RequestContext
+from patron.db.engine import statement_counter
+from patron.db.tx import Counter
 from patron.errors import InvalidInput, PatronError, Unauthorized
 from patron.security.auth import UNAUTHORIZED, Authenticator
 
@@ -37,9 +39,10 @@ class RequestIdMiddleware:
     write one access-log line: method, path without the query string (lookups carry
     identifiers there), status, duration and request id. Never a header or a body."""
 
-    def __init__(self, app: ASGIApp, access_log: bool = True) -> None:
+    def __init__(self, app: ASGIApp, access_log: bool = True, count_statements: bool = False) -> None:
         self.app = app
         self.access_log = access_log
+        self.count_statements = count_statements
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,12 +58,19 @@ class RequestIdMiddleware:
         header = (b"x-request-id", request_id.encode())
         started = time.perf_counter()
         status = 500
+        counter = None
+        if self.count_statements:
+            counter = Counter()
+            statement_counter.set(counter)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), header]
+                extra = [header]
+                if counter is not None:
+                    extra.append((b"x-patron-statements", str(counter.statements).encode()))
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:

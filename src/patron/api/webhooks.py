@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from patron.api.http import JSONResponse, authenticated, parse_body, parse_int, read_json
 from patron.context import RequestContext
 from patron.db.base import utcnow
-from patron.db.uow import unit_of_work
+from patron.db.engine import Database
 from patron.webhooks import service
 from patron.webhooks.delivery import post, sign
 from patron.webhooks.views import AttemptView, DeadLetter, EndpointView
@@ -100,6 +100,11 @@ def _attempt_json(a: AttemptView) -> dict[str, Any]:
     }
 
 
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
 async def _body(request: Request, model: type[Any]) -> Any:
     return parse_body(model, await read_json(request, request.app.state.settings.max_body_bytes))
 
@@ -107,59 +112,62 @@ async def _body(request: Request, model: type[Any]) -> Any:
 @router.post("", summary="Add a webhook endpoint", status_code=201)
 async def add_endpoint(request: Request, ctx: RequestContext = Auth) -> JSONResponse:
     body: EndpointBody = await _body(request, EndpointBody)
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        view, secret = await service.add_endpoint(
-            uow,
-            request.app.state.box,
-            ctx.org_id,
-            url=body.url,
-            event_types=body.events,
-            description=body.description,
-            enabled=body.enabled,
-            allow_private=request.app.state.settings.webhook_allow_private,
-        )
-    request.app.state.db.endpoints_changed.set()
+    db = _db(request)
+    url = await service.checked_url(body.url, allow_private=request.app.state.settings.webhook_allow_private)
+    view, secret = await db.write(
+        service.add_endpoint,
+        request.app.state.box,
+        ctx.org_id,
+        url=url,
+        event_types=body.events,
+        description=body.description,
+        enabled=body.enabled,
+    )
+    db.endpoints_changed.set()
     return JSONResponse({**endpoint_json(view), "secret": secret}, status_code=201)
 
 
 @router.get("", summary="List webhook endpoints")
 async def list_endpoints(request: Request, ctx: RequestContext = Auth) -> JSONResponse:
-    async with unit_of_work(request.app.state.db, write=False) as uow:
-        views = await service.list_endpoints(uow, ctx.org_id)
+    views = await _db(request).read(service.list_endpoints, ctx.org_id)
     return JSONResponse({"data": [endpoint_json(v) for v in views]})
 
 
 @router.get("/{endpointId}", summary="Read a webhook endpoint")
 async def get_endpoint(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
-    async with unit_of_work(request.app.state.db, write=False) as uow:
-        view = await service.get_endpoint(uow, ctx.org_id, parse_int(endpointId, "endpointId"))
+    view = await _db(request).read(service.get_endpoint, ctx.org_id, parse_int(endpointId, "endpointId"))
     return JSONResponse(endpoint_json(view))
 
 
 @router.patch("/{endpointId}", summary="Change a webhook endpoint")
 async def update_endpoint(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
     body: EndpointPatch = await _body(request, EndpointPatch)
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        view = await service.update_endpoint(
-            uow,
-            ctx.org_id,
-            parse_int(endpointId, "endpointId"),
-            url=body.url,
-            event_types=body.events,
-            all_events=body.allEvents,
-            description=body.description,
-            enabled=body.enabled,
-            allow_private=request.app.state.settings.webhook_allow_private,
+    endpoint_id = parse_int(endpointId, "endpointId")
+    db = _db(request)
+    url = None
+    if body.url is not None:
+        url = await service.checked_url(
+            body.url, allow_private=request.app.state.settings.webhook_allow_private
         )
-    request.app.state.db.endpoints_changed.set()
+    view = await db.write(
+        service.update_endpoint,
+        ctx.org_id,
+        endpoint_id,
+        url=url,
+        event_types=body.events,
+        all_events=body.allEvents,
+        description=body.description,
+        enabled=body.enabled,
+    )
+    db.endpoints_changed.set()
     return JSONResponse(endpoint_json(view))
 
 
 @router.delete("/{endpointId}", summary="Delete a webhook endpoint")
 async def delete_endpoint(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        await service.delete_endpoint(uow, ctx.org_id, parse_int(endpointId, "endpointId"))
-    request.app.state.db.endpoints_changed.set()
+    db = _db(request)
+    await db.write(service.delete_endpoint, ctx.org_id, parse_int(endpointId, "endpointId"))
+    db.endpoints_changed.set()
     return JSONResponse({"deleted": True})
 
 
@@ -169,11 +177,15 @@ async def rotate_secret(request: Request, endpointId: str, ctx: RequestContext =
     grace = body.graceSeconds
     if grace is None:
         grace = request.app.state.settings.webhook_secret_grace_seconds
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        secret = await service.rotate_secret(
-            uow, request.app.state.box, ctx.org_id, parse_int(endpointId, "endpointId"), grace_seconds=grace
-        )
-    request.app.state.db.endpoints_changed.set()
+    db = _db(request)
+    secret = await db.write(
+        service.rotate_secret,
+        request.app.state.box,
+        ctx.org_id,
+        parse_int(endpointId, "endpointId"),
+        grace_seconds=grace,
+    )
+    db.endpoints_changed.set()
     return JSONResponse({"secret": secret, "previousSecretValidSeconds": grace})
 
 
@@ -181,8 +193,7 @@ async def rotate_secret(request: Request, endpointId: str, ctx: RequestContext =
 async def test_endpoint(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
     settings = request.app.state.settings
     endpoint_id = parse_int(endpointId, "endpointId")
-    async with unit_of_work(request.app.state.db, write=False) as uow:
-        target = await service.signing_target(uow, request.app.state.box, ctx.org_id, endpoint_id)
+    target = await _db(request).read(service.signing_target, request.app.state.box, ctx.org_id, endpoint_id)
     now = utcnow()
     message_id = service.test_message_id()
     payload = service.test_payload(ctx.org_id, message_id, now, ctx.request_id)
@@ -211,8 +222,9 @@ async def list_attempts(
     request: Request, endpointId: str, limit: str | None = Query(None), ctx: RequestContext = Auth
 ) -> JSONResponse:
     count = min(max(parse_int(limit, "limit", default=50), 1), 500)
-    async with unit_of_work(request.app.state.db, write=False) as uow:
-        rows = await service.attempts(uow, ctx.org_id, parse_int(endpointId, "endpointId"), limit=count)
+    rows = await _db(request).read(
+        service.attempts, ctx.org_id, parse_int(endpointId, "endpointId"), limit=count
+    )
     return JSONResponse({"data": [_attempt_json(a) for a in rows]})
 
 
@@ -221,26 +233,25 @@ async def list_dead_letters(
     request: Request, endpointId: str, limit: str | None = Query(None), ctx: RequestContext = Auth
 ) -> JSONResponse:
     count = min(max(parse_int(limit, "limit", default=100), 1), 1000)
-    async with unit_of_work(request.app.state.db, write=False) as uow:
-        rows = await service.dead_letters(uow, ctx.org_id, parse_int(endpointId, "endpointId"), limit=count)
+    rows = await _db(request).read(
+        service.dead_letters, ctx.org_id, parse_int(endpointId, "endpointId"), limit=count
+    )
     return JSONResponse({"data": [_dead_json(d) for d in rows]})
 
 
 @router.post("/{endpointId}/dead-letters/redeliver", summary="Redeliver a webhook endpoint's dead letters")
 async def redeliver(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
     body: RedeliverBody = await _body(request, RedeliverBody)
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        count = await service.redeliver(
-            uow, ctx.org_id, parse_int(endpointId, "endpointId"), event_uuids=body.eventIds
-        )
+    count = await _db(request).write(
+        service.redeliver, ctx.org_id, parse_int(endpointId, "endpointId"), event_uuids=body.eventIds
+    )
     return JSONResponse({"requeued": count})
 
 
 @router.post("/{endpointId}/replay", summary="Replay an org's events in a time range to a webhook endpoint")
 async def replay(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
     body: ReplayBody = await _body(request, ReplayBody)
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        count = await service.replay(
-            uow, ctx.org_id, parse_int(endpointId, "endpointId"), start=body.start, end=body.end
-        )
+    count = await _db(request).write(
+        service.replay, ctx.org_id, parse_int(endpointId, "endpointId"), start=body.start, end=body.end
+    )
     return JSONResponse({"queued": count})

@@ -15,11 +15,11 @@ from patron.customers.commands import IdentifierInput, ProfileInput, RegisterCus
 from patron.customers.register import register
 from patron.db.engine import Database, create_database
 from patron.db.migrate import upgrade
-from patron.db.uow import unit_of_work
+from patron.db.uow import UnitOfWork
 from patron.errors import PatronError
 from patron.orgs import service as orgs
 from patron.orgs.config import OrgConfig
-from patron.orgs.repository import OrgRepository
+from patron.orgs.repository import TillRow
 
 app = typer.Typer(help="Fill an org with demo data.", no_args_is_help=True)
 
@@ -124,30 +124,42 @@ def demo_customer(rng: random.Random, index: int, base_mobile: int) -> RegisterC
     )
 
 
-async def load(db: Database, org_id: int, count: int, seed: int) -> int:
-    async with unit_of_work(db, write=True) as uow:
-        repo = OrgRepository(uow.session)
-        tills = await repo.tills(org_id)
-        if not tills:
-            raise PatronError(404, f"Org {org_id} does not exist or has no till.")
-        config = await orgs.replace_config(uow, org_id, OrgConfig.model_validate(DEMO_CONFIG))
-    till = tills[0]
+async def _demo_setup(uow: UnitOfWork, org_id: int) -> tuple[TillRow, OrgConfig]:
+    tills = await uow.orgs.tills(org_id)
+    if not tills:
+        raise PatronError(404, f"Org {org_id} does not exist or has no till.")
+    config = await orgs.replace_config(uow, org_id, OrgConfig.model_validate(DEMO_CONFIG))
+    return tills[0], config
+
+
+async def load(db: Database, org_id: int, count: int, seed: int, *, in_flight: int = 64) -> int:
+    """Register `count` demo customers, `in_flight` at a time so their commits group."""
+    till, config = await db.write(_demo_setup, org_id)
     actor = Actor(till.till_id, till.code, till.name, till.store_code, till.store_name)
     rng = random.Random(seed)
     base_mobile = 919800000000 + rng.randrange(0, 90_000_000)
     created = 0
+    slots = asyncio.Semaphore(in_flight)
     columns = (TextColumn("registering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=False) as progress:
         task = progress.add_task("customers", total=count)
-        for index in range(count):
+
+        async def one(index: int, cmd: RegisterCustomer) -> None:
+            nonlocal created
             ctx = RequestContext(org_id, actor, f"demo-{seed}-{index}", config)
             try:
-                async with unit_of_work(db, write=True) as uow:
-                    await register(uow, ctx, demo_customer(rng, index, base_mobile))
+                await db.write(register, ctx, cmd)
                 created += 1
             except PatronError:
                 pass  # an identifier an earlier load already used: skip it
-            progress.advance(task)
+            finally:
+                slots.release()
+                progress.advance(task)
+
+        async with asyncio.TaskGroup() as group:
+            for index in range(count):
+                await slots.acquire()
+                group.create_task(one(index, demo_customer(rng, index, base_mobile)))
     return created
 
 
@@ -165,6 +177,7 @@ def load_command(
 
     async def main() -> Any:
         db = create_database(settings)
+        await db.start()
         try:
             return await load(db, org, customers, seed)
         finally:

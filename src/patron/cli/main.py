@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,12 +15,13 @@ from typing import Annotated, Any
 import typer
 
 from patron.config import Settings
-from patron.db.engine import create_database
+from patron.db.engine import Database, create_database
 from patron.db.migrate import upgrade
-from patron.db.uow import unit_of_work
 from patron.errors import PatronError
 from patron.orgs import service as orgs
 from patron.orgs.config import OrgConfig
+from patron.security.apikeys import ApiKeys
+from patron.security.keys import load_master_key
 
 app = typer.Typer(help="Patron: one record per customer across every channel.", no_args_is_help=True)
 org_app = typer.Typer(help="Create orgs.", no_args_is_help=True)
@@ -40,6 +45,7 @@ def _run_db(settings: Settings, work: Any) -> Any:
 
     async def main() -> Any:
         db = create_database(settings)
+        await db.start()
         try:
             return await work(db)
         finally:
@@ -79,26 +85,49 @@ def migrate() -> None:
 def run(
     host: Annotated[str | None, typer.Option(help="Address to listen on (PATRON_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (PATRON_PORT).")] = None,
-    workers: Annotated[int, typer.Option(help="API processes (PostgreSQL only).")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(help="API processes (PATRON_WORKERS; default one per core).")
+    ] = None,
 ) -> None:
-    """Migrate the database and serve the API."""
+    """Migrate the database, then serve the API and deliver webhooks in a process of its own."""
     import uvicorn
 
     settings = Settings()
     upgrade(settings.database_url)
-    if workers > 1 and settings.is_sqlite:
-        _fail("SQLite has one writer: run one API process, or use PostgreSQL for more")
-    uvicorn.run(
-        "patron.main:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        access_log=False,
-        log_level=settings.log_level.lower(),
-        loop="uvloop",
-        http="httptools",
-    )
+    worker = _start_delivery_worker() if settings.worker_enabled else None
+    # The API processes serve; delivery has its own process (above).
+    os.environ["PATRON_WORKER_ENABLED"] = "false"
+    try:
+        uvicorn.run(
+            "patron.main:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers or settings.workers,
+            access_log=False,
+            server_header=False,
+            log_level=settings.log_level.lower(),
+            loop="uvloop",
+            http="httptools",
+        )
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def _start_delivery_worker() -> subprocess.Popen[bytes]:
+    """`patron worker` as a child that ends when this process ends, however it ends."""
+
+    def die_with_parent() -> None:
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return subprocess.Popen([sys.executable, "-m", "patron.cli", "worker"], preexec_fn=die_with_parent)
 
 
 @org_app.command("create")
@@ -111,9 +140,9 @@ def org_create(
     settings = Settings()
     org_config = _read_config(config) if config else None
 
-    async def work(db: Any) -> orgs.TillCredentials:
-        async with unit_of_work(db, write=True) as uow:
-            return await orgs.create_org(uow, name=name, config=org_config)
+    async def work(db: Database) -> orgs.TillCredentials:
+        keys = ApiKeys(load_master_key(settings))
+        return await db.write(orgs.create_org, keys, name=name, config=org_config)
 
     _print_credentials(_run_db(settings, work), as_json)
 
@@ -127,11 +156,13 @@ def till_create(
 ) -> None:
     """Add a till (API user) to an org; prints its credentials once."""
 
-    async def work(db: Any) -> orgs.TillCredentials:
-        async with unit_of_work(db, write=True) as uow:
-            return await orgs.create_till(uow, org_id=org, code=code, name=name)
+    settings = Settings()
 
-    _print_credentials(_run_db(Settings(), work), as_json)
+    async def work(db: Database) -> orgs.TillCredentials:
+        keys = ApiKeys(load_master_key(settings))
+        return await db.write(orgs.create_till, keys, org_id=org, code=code, name=name)
+
+    _print_credentials(_run_db(settings, work), as_json)
 
 
 def _print_credentials(creds: orgs.TillCredentials, as_json: bool) -> None:
@@ -141,16 +172,15 @@ def _print_credentials(creds: orgs.TillCredentials, as_json: bool) -> None:
         )
         return
     typer.echo(f"org id:   {creds.org_id}\nusername: {creds.username}\npassword: {creds.password}")
-    typer.echo("The password is shown once; Patron keeps only its Argon2 hash.", err=True)
+    typer.echo("The password is shown once; Patron keeps only a keyed digest of it.", err=True)
 
 
 @config_app.command("get")
 def config_get(org: Annotated[int, typer.Option("--org", help="Org id.")]) -> None:
     """Print an org's configuration document."""
 
-    async def work(db: Any) -> OrgConfig:
-        async with unit_of_work(db, write=False) as uow:
-            return await orgs.get_config(uow, org)
+    async def work(db: Database) -> OrgConfig:
+        return await db.read(orgs.get_config, org)
 
     typer.echo(json.dumps(_run_db(Settings(), work).to_document(), indent=2))
 
@@ -170,12 +200,11 @@ def config_set(
     else:
         new = _read_config(file)
 
-    async def work(db: Any) -> None:
-        async with unit_of_work(db, write=True) as uow:
-            await orgs.replace_config(uow, org, new)
+    async def work(db: Database) -> None:
+        await db.write(orgs.replace_config, org, new)
 
     _run_db(Settings(), work)
-    typer.echo("configuration replaced (running servers apply it within a minute)")
+    typer.echo("configuration replaced (running servers apply it on their next request)")
 
 
 from patron.cli import demo, webhooks  # noqa: E402  (the command groups of their own modules)

@@ -11,16 +11,15 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlalchemy import select
 
 from patron.config import Settings
 from patron.db.engine import Database, create_database
 from patron.db.migrate import upgrade
-from patron.db.models import OutboxEvent
-from patron.db.uow import UnitOfWork, unit_of_work
+from patron.db.uow import UnitOfWork
 from patron.errors import PatronError
 from patron.webhooks import service
 from patron.webhooks.secrets import load_box
+from patron.webhooks.views import DeadLetter, EndpointView
 from patron.webhooks.worker import DeliveryWorker
 
 app = typer.Typer(help="Manage webhook endpoints, dead letters and replays.", no_args_is_help=True)
@@ -30,15 +29,16 @@ Org = Annotated[int, typer.Option("--org", help="Org id.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _with_uow(write: bool, work: Callable[[UnitOfWork, Settings], Awaitable[T]]) -> T:
+def _with_db(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
+    """Run `work` against a started database; a domain error ends the command with status 1."""
     settings = Settings()
     upgrade(settings.database_url)
 
     async def main() -> T:
         db = create_database(settings)
         try:
-            async with unit_of_work(db, write=write) as uow:
-                return await work(uow, settings)
+            await db.start()
+            return await work(db, settings)
         finally:
             await db.dispose()
 
@@ -64,18 +64,18 @@ def add(
     """Add an endpoint; prints its signing secret once."""
     types = [e for e in events.split(",")] if events else None
 
-    async def work(uow: UnitOfWork, settings: Settings) -> tuple[Any, str]:
-        return await service.add_endpoint(
-            uow,
+    async def work(db: Database, settings: Settings) -> tuple[EndpointView, str]:
+        checked = await service.checked_url(url, allow_private=settings.webhook_allow_private)
+        return await db.write(
+            service.add_endpoint,
             load_box(settings),
             org,
-            url=url,
+            url=checked,
             event_types=types,
             description=description,
-            allow_private=settings.webhook_allow_private,
         )
 
-    view, secret = _with_uow(True, work)
+    view, secret = _with_db(work)
     _emit(
         {"id": view.endpoint_id, "secret": secret},
         as_json,
@@ -87,11 +87,11 @@ def add(
 def list_(org: Org, as_json: JsonFlag = False) -> None:
     """List an org's endpoints (never their secrets)."""
 
-    async def work(uow: UnitOfWork, _: Settings) -> list[Any]:
-        return await service.list_endpoints(uow, org)
+    async def work(db: Database, _: Settings) -> list[EndpointView]:
+        return await db.read(service.list_endpoints, org)
 
-    views = _with_uow(False, work)
-    rows = [
+    views = _with_db(work)
+    rows: list[dict[str, Any]] = [
         {
             "id": v.endpoint_id,
             "url": v.url,
@@ -122,11 +122,11 @@ def rotate(
 ) -> None:
     """Make a new signing secret; the old one signs beside it for the grace period."""
 
-    async def work(uow: UnitOfWork, settings: Settings) -> str:
+    async def work(db: Database, settings: Settings) -> str:
         seconds = settings.webhook_secret_grace_seconds if grace is None else grace
-        return await service.rotate_secret(uow, load_box(settings), org, endpoint, grace_seconds=seconds)
+        return await db.write(service.rotate_secret, load_box(settings), org, endpoint, grace_seconds=seconds)
 
-    secret = _with_uow(True, work)
+    secret = _with_db(work)
     _emit({"id": endpoint, "secret": secret}, as_json, f"secret: {secret} (shown once)")
 
 
@@ -134,10 +134,10 @@ def rotate(
 def enable(org: Org, endpoint: Annotated[int, typer.Option("--endpoint")], off: bool = False) -> None:
     """Enable an endpoint again (or disable it with --off)."""
 
-    async def work(uow: UnitOfWork, _: Settings) -> Any:
-        return await service.update_endpoint(uow, org, endpoint, enabled=not off)
+    async def work(db: Database, _: Settings) -> EndpointView:
+        return await db.write(service.update_endpoint, org, endpoint, enabled=not off)
 
-    view = _with_uow(True, work)
+    view = _with_db(work)
     typer.echo(f"endpoint {view.endpoint_id} {'enabled' if view.enabled else 'disabled'}")
 
 
@@ -147,8 +147,8 @@ def dead_letters(
 ) -> None:
     """List events that exhausted their retries."""
 
-    async def work(uow: UnitOfWork, _: Settings) -> list[Any]:
-        return await service.dead_letters(uow, org, endpoint, limit=1000)
+    async def work(db: Database, _: Settings) -> list[DeadLetter]:
+        return await db.read(service.dead_letters, org, endpoint, limit=1000)
 
     rows = [
         {
@@ -158,7 +158,7 @@ def dead_letters(
             "lastStatusCode": d.last_status_code,
             "lastError": d.last_error,
         }
-        for d in _with_uow(False, work)
+        for d in _with_db(work)
     ]
     text = "\n".join(
         f"{r['eventId']}\t{r['eventName']}\t{r['attempts']}\t{r['lastStatusCode']}" for r in rows
@@ -176,10 +176,10 @@ def redeliver(
 ) -> None:
     """Queue dead letters again."""
 
-    async def work(uow: UnitOfWork, _: Settings) -> int:
-        return await service.redeliver(uow, org, endpoint, event_uuids=event or None)
+    async def work(db: Database, _: Settings) -> int:
+        return await db.write(service.redeliver, org, endpoint, event_uuids=event or None)
 
-    typer.echo(f"requeued {_with_uow(True, work)} deliveries")
+    typer.echo(f"requeued {_with_db(work)} deliveries")
 
 
 @app.command("replay")
@@ -195,10 +195,10 @@ def replay(
     start_at = start if start.tzinfo else start.replace(tzinfo=UTC)
     end_at = end if end.tzinfo else end.replace(tzinfo=UTC)
 
-    async def work(uow: UnitOfWork, _: Settings) -> int:
-        return await service.replay(uow, org, endpoint, start=start_at, end=end_at)
+    async def work(db: Database, _: Settings) -> int:
+        return await db.write(service.replay, org, endpoint, start=start_at, end=end_at)
 
-    typer.echo(f"queued {_with_uow(True, work)} events")
+    typer.echo(f"queued {_with_db(work)} events")
 
 
 def run_worker() -> None:
@@ -213,6 +213,7 @@ def run_worker() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         try:
+            await db.start()
             await DeliveryWorker(db, settings, load_box(settings)).run(stop)
         finally:
             await db.dispose()
@@ -231,19 +232,12 @@ def tail(
     upgrade(settings.database_url)
 
     async def main() -> None:
-        db: Database = create_database(settings)
+        db = create_database(settings)
         try:
+            await db.start()
             last = await _start_after(db, org, since)
             while True:
-                async with unit_of_work(db, write=False) as uow:
-                    rows = list(
-                        await uow.session.execute(
-                            select(OutboxEvent.event_id, OutboxEvent.payload)
-                            .where(OutboxEvent.org_id == org, OutboxEvent.event_id > last)
-                            .order_by(OutboxEvent.event_id)
-                            .limit(500)
-                        )
-                    )
+                rows = await db.read(_events_after, org, last, 500)
                 for event_id, payload in rows:
                     typer.echo(json.dumps(payload, separators=(",", ":")))
                     last = event_id
@@ -256,17 +250,19 @@ def tail(
         asyncio.run(main())
 
 
+async def _events_after(
+    uow: UnitOfWork, org: int, after: int, limit: int
+) -> list[tuple[int, dict[str, Any]]]:
+    return await uow.webhooks.events_after(org, after, limit)
+
+
+async def _latest_event_ids(uow: UnitOfWork, org: int, limit: int) -> list[int]:
+    return await uow.webhooks.latest_event_ids(org, limit)
+
+
 async def _start_after(db: Database, org: int, since: int) -> int:
-    async with unit_of_work(db, write=False) as uow:
-        ids = [
-            int(r[0])
-            for r in await uow.session.execute(
-                select(OutboxEvent.event_id)
-                .where(OutboxEvent.org_id == org)
-                .order_by(OutboxEvent.event_id.desc())
-                .limit(max(since, 1))
-            )
-        ]
+    """The event id to follow from: before the `since` newest events, or after the newest."""
+    ids = await db.read(_latest_event_ids, org, max(since, 1))
     if not ids:
         return 0
     return ids[-1] - 1 if since > 0 else ids[0]

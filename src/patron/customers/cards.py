@@ -11,9 +11,9 @@ from patron.context import RequestContext
 from patron.customers.commands import IdentifierInput
 from patron.customers.common import card_series, card_status_label
 from patron.customers.domain import clean_custom_fields, validate_extended_fields
-from patron.customers.repository import CustomerRepository
-from patron.db import ids
-from patron.db.models import Card
+from patron.customers.repository import card_view
+from patron.customers.views import CardView
+from patron.db.tx import Row
 from patron.db.uow import UnitOfWork
 from patron.errors import Conflict, InvalidInput, RuleViolation, Warning_
 
@@ -29,7 +29,7 @@ class CardPlan:
     external_id: str | None
     extended_fields: dict[str, object]
     custom_fields: dict[str, str | None]
-    existing: Card | None
+    existing: Row | None
 
 
 async def plan_card(
@@ -44,11 +44,11 @@ async def plan_card(
 ) -> tuple[CardPlan, list[Warning_]]:
     """Check one card to issue; refuse a card held by someone else or absent from stock,
     and a card beyond the series' maxActiveCards for its holder (counting `pending`)."""
-    repo = CustomerRepository(uow.session)
+    repo = uow.customers
     existing = await repo.card(ctx.org_id, number)
     if existing is not None and item.series_id is None and not item.series_code:
         # A card in stock already knows its series (the seed's #21 sample names none).
-        item = replace(item, series_id=existing.series_id)
+        item = replace(item, series_id=int(existing["series_id"]))
     series = card_series(ctx.config, item)
     label = card_status_label(series, item.status_label)
     if series.number_pattern and not re.fullmatch(series.number_pattern, number):
@@ -67,16 +67,18 @@ async def plan_card(
             ),
         )
     if existing is not None:
-        if existing.customer_id is not None:
+        if existing["customer_id"] is not None:
             raise Conflict(conflict_code, message(conflict_code, detail="The card is issued to a customer."))
-        if existing.series_id != series.series_id:
-            raise InvalidInput(400, message(400, detail=f"The card belongs to series {existing.series_id}."))
+        if int(existing["series_id"]) != series.series_id:
+            raise InvalidInput(
+                400, message(400, detail=f"The card belongs to series {existing['series_id']}.")
+            )
     elif ctx.config.require_precreated_cards:
         raise InvalidInput(400, message(400, detail="The card is not in stock; create it before issuing."))
     external = (item.card_external_id or "").strip() or None
     if external is not None:
         holder = await repo.card_by_external_id(ctx.org_id, external)
-        if holder is not None and holder.card_number != number:
+        if holder is not None and holder["card_number"] != number:
             raise Conflict(
                 conflict_code, message(conflict_code, detail="cardExternalId is used by another card.")
             )
@@ -90,40 +92,50 @@ async def plan_card(
 
 
 async def issue_card(
-    uow: UnitOfWork, ctx: RequestContext, plan: CardPlan, customer_id: int, now: datetime
-) -> None:
-    card = plan.existing
-    if card is None:
-        card = Card(
-            org_id=ctx.org_id,
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    plan: CardPlan,
+    customer_id: int,
+    now: datetime,
+    series_names: dict[int, str],
+) -> CardView:
+    """Issue a planned card to a customer (from stock, or new); return it as now stored."""
+    if plan.existing is not None:
+        base = card_view(plan.existing, series_names)
+    else:
+        base = CardView(
+            card_id=await uow.tx.id("card"),
             card_number=plan.number,
-            card_id=await ids.next_id(uow.session, "card"),
             series_id=plan.series_id,
             series_code=plan.series_code,
-            created_at=now,
-            created_by_till_id=ctx.actor.till_id,
+            series_name=series_names.get(plan.series_id),
+            status_label=plan.status_label,
+            card_external_id=None,
             extended_fields={},
             custom_fields={},
+            issued_at=None,
+            created_at=now,
+            status_changed_at=now,
+            created_by_till_id=ctx.actor.till_id,
+            customer_id=None,
         )
-        uow.session.add(card)
-    card.customer_id = customer_id
-    card.status_label = plan.status_label
-    card.status_changed_at = now
-    card.issued_at = now
-    if plan.external_id is not None:
-        card.card_external_id = plan.external_id
-    card.extended_fields = {**(card.extended_fields or {}), **plan.extended_fields}
-    card.custom_fields = {**(card.custom_fields or {}), **plan.custom_fields}
-    await uow.session.flush()
+    card = replace(
+        base,
+        customer_id=customer_id,
+        status_label=plan.status_label,
+        status_changed_at=now,
+        issued_at=now,
+        card_external_id=plan.external_id if plan.external_id is not None else base.card_external_id,
+        extended_fields={**base.extended_fields, **plan.extended_fields},
+        custom_fields={**base.custom_fields, **plan.custom_fields},
+    )
+    await uow.customers.save_card(ctx.org_id, card, new=plan.existing is None)
+    return card
 
 
 async def return_card(uow: UnitOfWork, ctx: RequestContext, number: str, now: datetime) -> None:
     """Take a card off its holder; it stays in stock with its history."""
-    card = await CustomerRepository(uow.session).card(ctx.org_id, number)
-    if card is not None:
-        card.customer_id = None
-        card.status_changed_at = now
-        await uow.session.flush()
+    await uow.customers.release_card(ctx.org_id, number, now)
 
 
 def require_loyalty(loyalty_type: str) -> None:

@@ -9,17 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
-
 from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.commands import CommChannelInput, CustomerRef, IdentifierInput, SourceAccount
 from patron.customers.domain import FieldChange, InvalidIdentifier, normalise_identifier
-from patron.customers.repository import CustomerRepository
+from patron.customers.repository import CustomerCore
 from patron.customers.views import CustomerView
-from patron.db import ids
-from patron.db.models import Customer
+from patron.db.sql import Q
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound
 from patron.orgs.config import CardSeries, OrgConfig
@@ -143,18 +140,25 @@ def card_status_label(series: CardSeries, label: str | None) -> str:
     return match
 
 
+_ADVISORY_LOCKS = Q(
+    postgresql="SELECT pg_advisory_xact_lock(k) FROM unnest(:keys::bigint[]) AS k",
+    sqlite="SELECT 1",
+)
+
+
 async def lock_identifiers(uow: UnitOfWork, org_id: int, pairs: Iterable[tuple[str, str]]) -> None:
     """Serialise writers that claim the same identifier values (PostgreSQL only).
 
     SQLite's single writer already serialises them. On PostgreSQL, a transaction-scoped
-    advisory lock per (org, type, value), taken in sorted order, makes "check, then merge
-    or insert" atomic across sources, where a unique key alone covers only one account.
+    advisory lock per (org, type, value), taken in sorted order in one statement, makes
+    "check, then merge or insert" atomic across sources, where a unique key alone covers
+    only one account.
     """
     if uow.dialect != "postgresql":
         return
     keys = sorted({_lock_key(org_id, t, v) for t, v in pairs})
-    for key in keys:
-        await uow.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    if keys:
+        await uow.tx.run(_ADVISORY_LOCKS, keys=keys)
 
 
 def _lock_key(org_id: int, id_type: str, value: str) -> int:
@@ -173,8 +177,8 @@ async def record_changes(
     """Write the history rows of one change (who, when, where, before and after)."""
     if not changes:
         return
-    change_ids = await ids.allocate(uow.session, "change", len(changes))
-    await CustomerRepository(uow.session).insert_changes(
+    change_ids = await uow.tx.ids("change", len(changes))
+    await uow.customers.insert_changes(
         [
             {
                 "org_id": ctx.org_id,
@@ -201,7 +205,7 @@ def channels_text(channels: list[dict[str, Any]]) -> str:
 
 
 async def find_customer(
-    repo: CustomerRepository,
+    uow: UnitOfWork,
     ctx: RequestContext,
     ref: CustomerRef,
     source: str,
@@ -209,14 +213,15 @@ async def find_customer(
     *,
     missing_code: int = 8015,
     lock: bool = False,
-) -> Customer:
+) -> CustomerCore:
     """The customer a request addresses, by id or by an identifier in the source account.
 
     `lock` takes the row for the rest of the transaction (PostgreSQL), so concurrent
     writers of one customer apply one after the other and no update is lost.
     """
+    repo = uow.customers
     if ref.customer_id is not None:
-        customer = await repo.get(ctx.org_id, ref.customer_id, for_update=lock)
+        customer = await repo.core(ctx.org_id, ref.customer_id, lock=lock)
         if customer is None:
             raise NotFound(missing_code, message(missing_code))
         if customer.merged_into_id is not None:
@@ -224,15 +229,15 @@ async def find_customer(
         return customer
     assert ref.identifier is not None
     customer_id = await customer_id_by_identifier(
-        repo, ctx, ref.identifier.name, ref.identifier.value, source, account, catalog.LOOKUP_NAMES
+        uow, ctx, ref.identifier.name, ref.identifier.value, source, account, catalog.LOOKUP_NAMES
     )
-    customer = await repo.get(ctx.org_id, customer_id, for_update=lock)
+    customer = await repo.core(ctx.org_id, customer_id, lock=lock)
     assert customer is not None
     return customer
 
 
 async def customer_id_by_identifier(
-    repo: CustomerRepository,
+    uow: UnitOfWork,
     ctx: RequestContext,
     name: str,
     raw_value: str,
@@ -245,29 +250,27 @@ async def customer_id_by_identifier(
         raise InvalidInput(8013, message(8013, detail=f"identifierName must be one of {', '.join(allowed)}."))
     if not raw_value:
         raise InvalidInput(8013, message(8013, detail="identifierValue is required."))
-    holders: list[tuple[int, str, str]]
+    repo = uow.customers
     if name == "cardExternalId":
         card = await repo.card_by_external_id(ctx.org_id, raw_value.strip())
-        if card is None or card.customer_id is None:
+        if card is None or card["customer_id"] is None:
             raise NotFound(8015, message(8015))
-        found = await repo.holders(ctx.org_id, [(catalog.CARD, card.card_number)])
-        holders = [(h.customer_id, h.source, h.account_id) for h in found]
+        pair = (catalog.CARD, str(card["card_number"]))
     else:
         id_type = catalog.canonical_type(name)
         assert id_type is not None
         try:
-            value = normalise_identifier(id_type, raw_value, ctx.config)
+            pair = (id_type, normalise_identifier(id_type, raw_value, ctx.config))
         except InvalidIdentifier as exc:
             raise InvalidInput(8013, message(8013, detail=exc.reason)) from exc
-        found = await repo.holders(ctx.org_id, [(id_type, value)])
-        holders = [(h.customer_id, h.source, h.account_id) for h in found]
+    holders = await repo.holders(ctx.org_id, [pair])
     if not holders:
         raise NotFound(8015, message(8015))
     if source == catalog.ALL_SOURCES:
-        return holders[0][0]
-    for customer_id, h_source, h_account in holders:
-        if h_source == source and h_account == account:
-            return customer_id
+        return holders[0].customer_id
+    for h in holders:
+        if h.source == source and h.account_id == account:
+            return h.customer_id
     raise NotFound(8065, message(8065))
 
 
@@ -275,7 +278,6 @@ def series_names(config: OrgConfig) -> dict[int, str]:
     return {s.series_id: s.name or s.series_code for s in config.card_series}
 
 
-async def load_view(uow: UnitOfWork, ctx: RequestContext, customer_id: int) -> CustomerView:
-    view = await CustomerRepository(uow.session).view(ctx.org_id, customer_id, series_names(ctx.config))
-    assert view is not None
-    return view
+async def load_view(uow: UnitOfWork, ctx: RequestContext, core: CustomerCore) -> CustomerView:
+    """The whole record around a customer row already read."""
+    return await uow.customers.view_of(ctx.org_id, core, series_names(ctx.config))

@@ -7,10 +7,8 @@ this customer (the victim) into that one (the survivor), keeping each source's e
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-
-from sqlalchemy.exc import IntegrityError
 
 from patron.codes import message
 from patron.context import RequestContext
@@ -24,11 +22,13 @@ from patron.customers.common import (
     lock_identifiers,
     record_changes,
     resolve_account,
+    series_names,
 )
 from patron.customers.domain import FieldChange
-from patron.customers.repository import CustomerRepository
+from patron.customers.repository import CustomerCore, remember_till
+from patron.customers.views import CustomerView, IdentifierView, ProfileView, TillRef, sort_profiles
 from patron.db.base import utcnow
-from patron.db.models import CustomerProfile
+from patron.db.tx import IntegrityError
 from patron.db.uow import UnitOfWork
 from patron.errors import Conflict, InvalidInput, NotFound, RuleViolation, Warning_
 from patron.events.domain import CustomerUpdated
@@ -48,16 +48,16 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
         raise InvalidInput(400, message(400, detail="Pass add or remove."))
     adds = _dedupe(clean_identifier(i, ctx.config, CHANGE_CODES) for i in cmd.add)
     removes = _dedupe(clean_identifier(i, ctx.config, CHANGE_CODES) for i in cmd.remove)
-    repo = CustomerRepository(uow.session)
+    repo = uow.customers
     # Identifier locks first, then rows: the order registration takes them in, so the two
     # never wait on each other in a cycle (PostgreSQL).
     await lock_identifiers(uow, ctx.org_id, [(i.type, i.value) for i in adds])
-    customer = await repo.get(ctx.org_id, cmd.customer_id, for_update=True)
-    if customer is None:
+    core = await repo.core(ctx.org_id, cmd.customer_id, lock=True)
+    if core is None:
         raise NotFound(8009, message(8009))
-    if customer.merged_into_id is not None:
-        raise Conflict(8067, message(8067, customer.merged_into_id))
-    cid = customer.customer_id
+    if core.merged_into_id is not None:
+        raise Conflict(8067, message(8067, core.merged_into_id))
+    cid = core.customer_id
 
     survivors: set[int] = set()
     for h in await repo.holders(ctx.org_id, [(i.type, i.value) for i in adds]):
@@ -69,11 +69,9 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     if len(survivors) > 1:
         raise Conflict(8053, message(8053))
 
-    held = {
-        (i.id_type, i.value)
-        for i in await repo.identifiers_of(ctx.org_id, cid)
-        if i.source == source and i.account_id == account
-    }
+    view = await load_view(uow, ctx, core)
+    profile = view.profile(source, account)
+    held = {(i.type, i.value) for i in profile.identifiers} if profile else set()
     for r in removes:
         if (r.type, r.value) not in held:
             raise InvalidInput(1041, message(1041, detail=f"{r.type} {r.value!r} is not held in {source}."))
@@ -82,7 +80,7 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     warnings: list[Warning_] = []
     for a in adds:
         if a.type == catalog.CARD:
-            require_loyalty(customer.loyalty_type)
+            require_loyalty(core.loyalty_type)
             plan, card_warnings = await plan_card(
                 uow, ctx, a.value, a.raw, 8007, holder_id=cid, pending=plans
             )
@@ -90,70 +88,68 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
             plans.append(plan)
 
     now = utcnow()
+    till = TillRef(ctx.actor.till_id, ctx.actor.code, ctx.actor.name)
+    remember_till(ctx.org_id, till)
     changes: list[FieldChange] = []
+    removed = {(r.type, r.value) for r in removes}
     for r in removes:
-        await repo.delete_identifier(ctx.org_id, source, account, r.type, r.value)
+        await repo.delete_identifier(ctx.org_id, IdentifierView(r.type, r.value, source, account))
         if r.type == catalog.CARD:
             await return_card(uow, ctx, r.value, now)
         changes.append(FieldChange(r.type, "StandardField", r.value, None, source, account))
-    profiles = await repo.profiles_of(ctx.org_id, cid)
-    if adds and not any(p.source == source and p.account_id == account for p in profiles):
-        uow.session.add(
-            CustomerProfile(
-                org_id=ctx.org_id,
-                customer_id=cid,
-                source=source,
-                account_id=account,
-                first_name="",
-                last_name="",
-                comm_channels=[],
-                created_at=now,
-                updated_at=now,
-                created_by_till_id=ctx.actor.till_id,
-                updated_by_till_id=ctx.actor.till_id,
-            )
-        )
-        await uow.session.flush()
+    added = sorted(
+        (IdentifierView(a.type, a.value, source, account) for a in adds), key=lambda i: (i.type, i.value)
+    )
+    if adds and profile is None:
+        profile = ProfileView(source, account, "", "", [], [], now, now, till, till)
+        await repo.insert_profiles(ctx.org_id, cid, [profile])
+        profiles = [*view.profiles, profile]
+    else:
+        profiles = list(view.profiles)
     try:
-        await repo.insert_identifiers(
-            [
-                {
-                    "org_id": ctx.org_id,
-                    "source": source,
-                    "account_id": account,
-                    "id_type": a.type,
-                    "value": a.value,
-                    "customer_id": cid,
-                    "created_at": now,
-                }
-                for a in adds
-            ]
-        )
+        await repo.insert_identifiers(ctx.org_id, cid, added, now)
     except IntegrityError as exc:
         raise Conflict(8007, message(8007)) from exc
+    names = series_names(ctx.config)
+    cards = [c for c in view.cards if c.card_number not in {v for t, v in removed if t == catalog.CARD}]
     for plan in plans:
-        await issue_card(uow, ctx, plan, cid, now)
+        cards.append(await issue_card(uow, ctx, plan, cid, now, names))
     changes.extend(FieldChange(a.type, "StandardField", None, a.value, source, account) for a in adds)
+    profiles = [
+        replace(
+            p,
+            identifiers=[i for i in p.identifiers if (i.type, i.value) not in removed] + added,
+        )
+        if p.source == source and p.account_id == account
+        else p
+        for p in profiles
+    ]
 
-    remaining = {i.id_type for i in await repo.identifiers_of(ctx.org_id, cid)}
+    remaining = {i.type for p in profiles for i in p.identifiers}
     primary = ctx.config.primary_identifier
-    if customer.loyalty_type == catalog.LOYALTY and primary not in remaining and not survivors:
+    if core.loyalty_type == catalog.LOYALTY and primary not in remaining and not survivors:
         raise RuleViolation(1041, message(1041, detail=f"A loyalty customer keeps a {primary}."))
 
-    result_id = cid
+    core = replace(core, updated_at=now, updated_by_till_id=till.till_id, version=core.version + 1)
     if survivors:
         survivor_id = survivors.pop()
-        await _merge(uow, ctx, repo, cid, survivor_id, source, account, now)
+        result = await _merge(uow, ctx, view, core, survivor_id, source, account, now, till)
         changes.append(FieldChange("mergedCustomerId", "StandardField", None, str(cid), source, account))
         warnings.append(Warning_(8051, message(8051, survivor_id)))
-        result_id = survivor_id
-    repo.touch(customer, ctx.actor.till_id, now)
-    await uow.session.flush()
-    await record_changes(uow, ctx, result_id, "IDENTIFIER", changes, now)
-    await repo.reindex(ctx.org_id, result_id)
-    view = await load_view(uow, ctx, result_id)
-    uow.record(CustomerUpdated(view, ctx.actor, source, account, now, ctx.request_id, tuple(changes)))
-    return Changed(result_id, warnings)
+    else:
+        await repo.update_customer(ctx.org_id, core)
+        result = replace(
+            view,
+            updated_at=now,
+            updated_by=till,
+            version=core.version,
+            profiles=sort_profiles(profiles),
+            cards=sorted(cards, key=lambda c: c.card_id),
+        )
+    await record_changes(uow, ctx, result.customer_id, "IDENTIFIER", changes, now)
+    await repo.rewrite_terms(ctx.org_id, result.customer_id, result.profiles)
+    uow.record(CustomerUpdated(result, ctx.actor, source, account, now, ctx.request_id, tuple(changes)))
+    return Changed(result.customer_id, warnings)
 
 
 def _dedupe(items: Iterable[CleanIdentifier]) -> list[CleanIdentifier]:
@@ -166,36 +162,51 @@ def _dedupe(items: Iterable[CleanIdentifier]) -> list[CleanIdentifier]:
 async def _merge(
     uow: UnitOfWork,
     ctx: RequestContext,
-    repo: CustomerRepository,
-    victim_id: int,
+    victim: CustomerView,
+    victim_core: CustomerCore,
     survivor_id: int,
     source: str,
     account: str,
     now: datetime,
-) -> None:
-    """Fold the victim into the survivor; refuse when both hold the same source account."""
-    survivor = await repo.get(ctx.org_id, survivor_id, for_update=True)
+    till: TillRef,
+) -> CustomerView:
+    """Fold the victim into the survivor; refuse when both hold the same source account.
+
+    Returns the survivor's record as stored after the merge (read back: merges are rare,
+    and the survivor's rows are not in this request's hands).
+    """
+    repo = uow.customers
+    survivor = await repo.core(ctx.org_id, survivor_id, lock=True)
     assert survivor is not None
-    victim_accounts = {(p.source, p.account_id) for p in await repo.profiles_of(ctx.org_id, victim_id)}
-    survivor_accounts = {(p.source, p.account_id) for p in await repo.profiles_of(ctx.org_id, survivor_id)}
-    if victim_accounts & survivor_accounts:
+    survivor_view = await load_view(uow, ctx, survivor)
+    victim_accounts = {(p.source, p.account_id) for p in victim.profiles}
+    if victim_accounts & {(p.source, p.account_id) for p in survivor_view.profiles}:
         raise Conflict(8066, message(8066))
-    await repo.move_customer_rows(ctx.org_id, victim_id, survivor_id)
-    victim = await repo.get(ctx.org_id, victim_id)
-    assert victim is not None
-    victim.merged_into_id = survivor_id
-    if victim.loyalty_type == catalog.LOYALTY and survivor.loyalty_type != catalog.LOYALTY:
-        survivor.loyalty_type = catalog.LOYALTY
-    for key, value in (victim.custom_fields or {}).items():
-        survivor.custom_fields = {key: value, **(survivor.custom_fields or {})}
-    for key, value in (victim.extended_fields or {}).items():
-        survivor.extended_fields = {key: value, **(survivor.extended_fields or {})}
-    repo.touch(survivor, ctx.actor.till_id, now)
+    await repo.move_customer_rows(
+        ctx.org_id, victim.customer_id, survivor_id, {e.program_id for e in survivor_view.enrollments}
+    )
+    await repo.update_customer(ctx.org_id, replace(victim_core, merged_into_id=survivor_id))
+    loyalty = survivor.loyalty_type
+    if victim.loyalty_type == catalog.LOYALTY and loyalty != catalog.LOYALTY:
+        loyalty = catalog.LOYALTY
+    survivor = replace(
+        survivor,
+        loyalty_type=loyalty,
+        custom_fields={**victim.custom_fields, **survivor.custom_fields},
+        extended_fields={**victim.extended_fields, **survivor.extended_fields},
+        updated_at=now,
+        updated_by_till_id=till.till_id,
+        version=survivor.version + 1,
+    )
+    await repo.update_customer(ctx.org_id, survivor)
     await record_changes(
         uow,
         ctx,
-        victim_id,
+        victim.customer_id,
         "MERGE",
         [FieldChange("mergedInto", "StandardField", None, str(survivor_id), source, account)],
         now,
     )
+    merged = await repo.view(ctx.org_id, survivor_id, series_names(ctx.config))
+    assert merged is not None
+    return merged

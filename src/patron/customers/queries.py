@@ -9,7 +9,6 @@ from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.commands import CustomerRef, SearchCustomers, SourceAccount
 from patron.customers.common import customer_id_by_identifier, find_customer, load_view, resolve_account
-from patron.customers.repository import CustomerRepository
 from patron.customers.views import CustomerView, SearchPage
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound
@@ -19,8 +18,7 @@ MAX_PAGE = 100
 
 async def lookup_id(uow: UnitOfWork, ctx: RequestContext, where: SourceAccount, name: str, value: str) -> int:
     source, account = resolve_account(ctx.config, where, allow_all=True)
-    repo = CustomerRepository(uow.session)
-    return await customer_id_by_identifier(repo, ctx, name, value, source, account, catalog.LOOKUP_NAMES)
+    return await customer_id_by_identifier(uow, ctx, name, value, source, account, catalog.LOOKUP_NAMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +60,13 @@ async def details(
 ) -> Details:
     source, account = resolve_account(ctx.config, where, allow_all=True)
     embeds = parse_embed(embed)
-    repo = CustomerRepository(uow.session)
     allowed_names = catalog.DETAILS_LOOKUP_NAMES
     if ref.identifier is not None and ref.identifier.name not in allowed_names:
         raise InvalidInput(
             8013, message(8013, detail=f"identifierName must be one of {', '.join(allowed_names)}.")
         )
-    customer = await find_customer(repo, ctx, ref, source, account)
-    view = await load_view(uow, ctx, customer.customer_id)
+    core = await find_customer(uow, ctx, ref, source, account)
+    view = await load_view(uow, ctx, core)
     if source != catalog.ALL_SOURCES and view.profile(source, account) is None:
         raise NotFound(8065, message(8065))
     return Details(view, source, account, embeds)
@@ -85,4 +82,4 @@ async def search(uow: UnitOfWork, ctx: RequestContext, cmd: SearchCustomers) -> 
         raise InvalidInput(400, message(400, detail=f"limit must be between 1 and {MAX_PAGE}."))
     if cmd.offset < 0:
         raise InvalidInput(400, message(400, detail="offset must be 0 or more."))
-    return await CustomerRepository(uow.session).search(ctx.org_id, q, limit=cmd.limit, offset=cmd.offset)
+    return await uow.customers.search(ctx.org_id, q, limit=cmd.limit, offset=cmd.offset)

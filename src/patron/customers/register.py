@@ -7,12 +7,10 @@ identifiers, cards and enrollments, and only custom or extended fields the recor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
-
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 
 from patron.codes import message
 from patron.context import RequestContext
@@ -27,6 +25,7 @@ from patron.customers.common import (
     lock_identifiers,
     record_changes,
     resolve_account,
+    series_names,
 )
 from patron.customers.domain import (
     FieldChange,
@@ -36,15 +35,14 @@ from patron.customers.domain import (
     unknown_custom_fields,
     validate_extended_fields,
 )
-from patron.customers.enrollments import check_enrollments, enroll
-from patron.customers.repository import CustomerRepository
-from patron.db import ids
+from patron.customers.enrollments import check_enrollments, new_enrollments
+from patron.customers.repository import remember_till
+from patron.customers.views import CardView, CustomerView, IdentifierView, ProfileView, TillRef, sort_profiles
 from patron.db.base import utcnow
-from patron.db.models import Customer, CustomerProfile
+from patron.db.tx import IntegrityError
 from patron.db.uow import UnitOfWork
 from patron.errors import Conflict, InvalidInput, Warning_
 from patron.events.domain import CustomerAdded, CustomerUpdated
-from patron.orgs.repository import OrgRepository
 
 REGISTER_CODES = {"mobile": 1001, "email": 1002, "externalId": 1003}
 TAKEN_CODES = {"mobile": 1032, "email": 1016, "externalId": 1033}
@@ -122,8 +120,7 @@ async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) 
 
     pairs = [(i.type, i.value) for p in profiles for i in p.identifiers]
     await lock_identifiers(uow, ctx.org_id, pairs)
-    repo = CustomerRepository(uow.session)
-    holders = await repo.holders(ctx.org_id, pairs)
+    holders = await uow.customers.holders(ctx.org_id, pairs)
     targets: set[int] = set()
     for h in holders:
         mine = next((p for p in profiles if p.source == h.source and p.account_id == h.account_id), None)
@@ -134,10 +131,7 @@ async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) 
     if len(targets) > 1:
         raise Conflict(8053, message(8053))
 
-    if (
-        cmd.associated_with
-        and await OrgRepository(uow.session).till_by_code(ctx.org_id, cmd.associated_with) is None
-    ):
+    if cmd.associated_with and await uow.orgs.till_by_code(ctx.org_id, cmd.associated_with) is None:
         raise InvalidInput(91020, message(91020, detail=f"No till '{cmd.associated_with}' in this org."))
     holder = next(iter(targets), None)
     for prepared in profiles:
@@ -175,57 +169,51 @@ def _registration_date(stated: datetime | None, now: datetime, ctx: RequestConte
     return stated
 
 
+def _till_ref(ctx: RequestContext) -> TillRef:
+    ref = TillRef(ctx.actor.till_id, ctx.actor.code, ctx.actor.name)
+    remember_till(ctx.org_id, ref)
+    return ref
+
+
 async def _write_profiles(
     uow: UnitOfWork, ctx: RequestContext, customer_id: int, profiles: list[_Profile], now: datetime
-) -> list[FieldChange]:
-    """Insert profiles, identifiers and cards; return the history of what was added."""
-    session = uow.session
-    till = ctx.actor.till_id
-    await session.execute(
-        insert(CustomerProfile),
-        [
-            {
-                "org_id": ctx.org_id,
-                "customer_id": customer_id,
-                "source": p.source,
-                "account_id": p.account_id,
-                "first_name": p.first_name,
-                "last_name": p.last_name,
-                "comm_channels": p.comm_channels,
-                "created_at": now,
-                "updated_at": now,
-                "created_by_till_id": till,
-                "updated_by_till_id": till,
-            }
-            for p in profiles
-        ],
-    )
-    await CustomerRepository(session).insert_identifiers(
-        [
-            {
-                "org_id": ctx.org_id,
-                "source": p.source,
-                "account_id": p.account_id,
-                "id_type": i.type,
-                "value": i.value,
-                "customer_id": customer_id,
-                "created_at": now,
-            }
-            for p in profiles
-            for i in p.identifiers
-        ]
-    )
+) -> tuple[list[ProfileView], list[CardView], list[FieldChange]]:
+    """Insert profiles, identifiers and cards; return them and the history of what was added."""
+    till = _till_ref(ctx)
+    views = [
+        ProfileView(
+            source=p.source,
+            account_id=p.account_id,
+            first_name=p.first_name,
+            last_name=p.last_name,
+            comm_channels=p.comm_channels,
+            identifiers=sorted(
+                (IdentifierView(i.type, i.value, p.source, p.account_id) for i in p.identifiers),
+                key=lambda i: (i.type, i.value),
+            ),
+            created_at=now,
+            updated_at=now,
+            created_by=till,
+            updated_by=till,
+        )
+        for p in profiles
+    ]
+    repo = uow.customers
+    await repo.insert_profiles(ctx.org_id, customer_id, views)
+    await repo.insert_identifiers(ctx.org_id, customer_id, [i for v in views for i in v.identifiers], now)
+    names = series_names(ctx.config)
+    cards: list[CardView] = []
     changes: list[FieldChange] = []
     for p in profiles:
         for plan in p.cards:
-            await issue_card(uow, ctx, plan, customer_id, now)
+            cards.append(await issue_card(uow, ctx, plan, customer_id, now, names))
         for name, value in (("firstName", p.first_name), ("lastName", p.last_name)):
             if value:
                 changes.append(FieldChange(name, "StandardField", None, value, p.source, p.account_id))
         changes.extend(
             FieldChange(i.type, "StandardField", None, i.value, p.source, p.account_id) for i in p.identifiers
         )
-    return changes
+    return views, cards, changes
 
 
 async def _create(
@@ -238,44 +226,44 @@ async def _create(
     registered_at: datetime,
     now: datetime,
 ) -> int:
-    session = uow.session
-    customer_id = await ids.next_id(session, "customer")
-    till = ctx.actor.till_id
+    customer_id = await uow.tx.id("customer")
+    till = _till_ref(ctx)
     first = profiles[0]
-    await session.execute(
-        insert(Customer),
-        [
-            {
-                "org_id": ctx.org_id,
-                "customer_id": customer_id,
-                "loyalty_type": cmd.loyalty_type,
-                "status_label": ctx.config.initial_status_label,
-                "merged_into_id": None,
-                "extended_fields": extended,
-                "custom_fields": custom,
-                "associated_with": cmd.associated_with,
-                "created_from_source": first.source,
-                "fraud_status": "NOT_FRAUD",
-                "lifetime_purchases": 0,
-                "registered_at": registered_at,
-                "created_at": now,
-                "updated_at": now,
-                "created_by_till_id": till,
-                "updated_by_till_id": till,
-                "version": 1,
-            }
-        ],
+    customer = CustomerView(
+        org_id=ctx.org_id,
+        customer_id=customer_id,
+        loyalty_type=cmd.loyalty_type,
+        status_label=ctx.config.initial_status_label,
+        extended_fields=extended,
+        custom_fields=dict(custom),
+        associated_with=cmd.associated_with,
+        created_from_source=first.source,
+        fraud_status="NOT_FRAUD",
+        lifetime_purchases=Decimal(0),
+        registered_at=registered_at,
+        created_at=now,
+        updated_at=now,
+        created_by=till,
+        updated_by=till,
     )
-    changes = await _write_profiles(uow, ctx, customer_id, profiles, now)
-    await enroll(uow, ctx.org_id, customer_id, cmd.enrollments, now, new_customer=True)
+    repo = uow.customers
+    await repo.insert_customer(ctx.org_id, customer, till.till_id)
+    views, cards, changes = await _write_profiles(uow, ctx, customer_id, profiles, now)
+    enrollments = new_enrollments(cmd.enrollments, set(), now)
+    await repo.insert_enrollments(ctx.org_id, customer_id, enrollments)
     src, acc = first.source, first.account_id
     changes.append(FieldChange("loyaltyType", "StandardField", None, cmd.loyalty_type, src, acc))
     changes.append(FieldChange("status", "StandardField", None, ctx.config.initial_status_label, src, acc))
     changes.extend(FieldChange(k, "ExtendedField", None, as_text(v), src, acc) for k, v in extended.items())
     changes.extend(FieldChange(k, "CustomField", None, v, src, acc) for k, v in custom.items())
     await record_changes(uow, ctx, customer_id, "CREATE", changes, now)
-    await CustomerRepository(session).reindex(ctx.org_id, customer_id)
-    view = await load_view(uow, ctx, customer_id)
+    view = replace(
+        customer,
+        profiles=sort_profiles(views),
+        cards=sorted(cards, key=lambda c: c.card_id),
+        enrollments=sorted(enrollments, key=lambda e: e.program_id),
+    )
+    await repo.insert_terms(ctx.org_id, customer_id, view.profiles)
     uow.record(CustomerAdded(view, ctx.actor, src, acc, now, ctx.request_id))
     return customer_id
 
@@ -290,29 +278,45 @@ async def _merge_into(
     cmd: RegisterCustomer,
     now: datetime,
 ) -> None:
-    repo = CustomerRepository(uow.session)
-    customer = await repo.get(ctx.org_id, customer_id, for_update=True)
-    assert customer is not None
-    held = {(p.source, p.account_id) for p in await repo.profiles_of(ctx.org_id, customer_id)}
+    repo = uow.customers
+    core = await repo.core(ctx.org_id, customer_id, lock=True)
+    assert core is not None
+    before = await load_view(uow, ctx, core)
+    held = {(p.source, p.account_id) for p in before.profiles}
     for p in profiles:
         if (p.source, p.account_id) in held:
             raise Conflict(8066, message(8066))
-    changes = await _write_profiles(uow, ctx, customer_id, profiles, now)
+    views, cards, changes = await _write_profiles(uow, ctx, customer_id, profiles, now)
     src, acc = profiles[0].source, profiles[0].account_id
-    new_custom = {k: v for k, v in custom.items() if k not in (customer.custom_fields or {})}
-    new_extended = {k: v for k, v in extended.items() if k not in (customer.extended_fields or {})}
-    if new_custom:
-        customer.custom_fields = {**(customer.custom_fields or {}), **new_custom}
-        changes.extend(FieldChange(k, "CustomField", None, v, src, acc) for k, v in new_custom.items())
-    if new_extended:
-        customer.extended_fields = {**(customer.extended_fields or {}), **new_extended}
-        changes.extend(
-            FieldChange(k, "ExtendedField", None, as_text(v), src, acc) for k, v in new_extended.items()
-        )
-    await enroll(uow, ctx.org_id, customer_id, cmd.enrollments, now)
-    repo.touch(customer, ctx.actor.till_id, now)
-    await uow.session.flush()
+    new_custom = {k: v for k, v in custom.items() if k not in core.custom_fields}
+    new_extended = {k: v for k, v in extended.items() if k not in core.extended_fields}
+    changes.extend(FieldChange(k, "CustomField", None, v, src, acc) for k, v in new_custom.items())
+    changes.extend(
+        FieldChange(k, "ExtendedField", None, as_text(v), src, acc) for k, v in new_extended.items()
+    )
+    enrollments = new_enrollments(cmd.enrollments, {e.program_id for e in before.enrollments}, now)
+    await repo.insert_enrollments(ctx.org_id, customer_id, enrollments)
+    till = _till_ref(ctx)
+    core = replace(
+        core,
+        custom_fields={**core.custom_fields, **new_custom},
+        extended_fields={**core.extended_fields, **new_extended},
+        updated_at=now,
+        updated_by_till_id=till.till_id,
+        version=core.version + 1,
+    )
+    await repo.update_customer(ctx.org_id, core)
     await record_changes(uow, ctx, customer_id, "MERGE", changes, now)
-    await repo.reindex(ctx.org_id, customer_id)
-    view = await load_view(uow, ctx, customer_id)
+    await repo.insert_terms(ctx.org_id, customer_id, views)
+    view = replace(
+        before,
+        custom_fields=core.custom_fields,
+        extended_fields=core.extended_fields,
+        updated_at=now,
+        updated_by=till,
+        version=core.version,
+        profiles=sort_profiles([*before.profiles, *views]),
+        cards=sorted([*before.cards, *cards], key=lambda c: c.card_id),
+        enrollments=sorted([*before.enrollments, *enrollments], key=lambda e: e.program_id),
+    )
     uow.record(CustomerUpdated(view, ctx.actor, src, acc, now, ctx.request_id, tuple(changes)))

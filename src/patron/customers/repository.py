@@ -1,205 +1,406 @@
-"""Every query of the customer record. Each method takes the org it acts in."""
+"""Every query of the customer record. Each method takes the org it acts in.
+
+Statements are written once (db/sql.py) and return plain rows mapped to the read models
+of customers/views.py; nothing is loaded that the caller does not use, and nothing the
+caller already holds is read back.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
-
-from sqlalchemy import and_, delete, func, insert, select, union_all, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.customers.domain import search_terms
 from patron.customers.views import (
     CardView,
     CustomerView,
     EnrollmentView,
+    Holder,
     IdentifierView,
     ProfileView,
     SearchHit,
     SearchPage,
     TillRef,
+    sort_profiles,
 )
-from patron.db.engine import dialect_of
-from patron.db.models import (
-    Card,
-    Customer,
-    CustomerChange,
-    CustomerIdentifier,
-    CustomerProfile,
-    LoyaltyEnrollment,
-    SearchTerm,
-    Till,
+from patron.db.sql import Q
+from patron.db.tx import Row, Tx
+
+_CUSTOMER_COLUMNS = (
+    "customer_id, loyalty_type, status_label, merged_into_id, extended_fields, custom_fields,"
+    " associated_with, created_from_source, fraud_status, lifetime_purchases, registered_at,"
+    " created_at, updated_at, created_by_till_id, updated_by_till_id, version"
 )
+_CUSTOMER = Q(
+    f"SELECT {_CUSTOMER_COLUMNS} FROM customer WHERE org_id = :org_id AND customer_id = :customer_id"
+)
+_CUSTOMER_LOCKED = Q(
+    sqlite=_CUSTOMER.sqlite,
+    postgresql=f"{_CUSTOMER.postgresql} FOR UPDATE",
+)
+_PROFILES = Q(
+    "SELECT source, account_id, first_name, last_name, comm_channels, created_at, updated_at,"
+    " created_by_till_id, updated_by_till_id FROM customer_profile"
+    " WHERE org_id = :org_id AND customer_id = :customer_id"
+)
+_IDENTIFIERS = Q(
+    "SELECT source, account_id, id_type, value, created_at FROM customer_identifier"
+    " WHERE org_id = :org_id AND customer_id = :customer_id"
+)
+_CARD_COLUMNS = (
+    "card_id, card_number, series_id, series_code, status_label, card_external_id, extended_fields,"
+    " custom_fields, issued_at, created_at, status_changed_at, created_by_till_id, customer_id"
+)
+_CARDS_OF = Q(f"SELECT {_CARD_COLUMNS} FROM card WHERE org_id = :org_id AND customer_id = :customer_id")
+_CARD = Q(f"SELECT {_CARD_COLUMNS} FROM card WHERE org_id = :org_id AND card_number = :number")
+_CARD_BY_EXTERNAL = Q(
+    f"SELECT {_CARD_COLUMNS} FROM card WHERE org_id = :org_id AND card_external_id = :external_id"
+)
+_COUNT_CARDS = Q(
+    "SELECT COUNT(*) FROM card WHERE org_id = :org_id AND customer_id = :customer_id"
+    " AND series_id = :series_id"
+)
+_ENROLLMENTS = Q(
+    "SELECT program_id, tier_number, loyalty_points, tier_expires_at, points_expire_at, enrolled_at"
+    " FROM loyalty_enrollment WHERE org_id = :org_id AND customer_id = :customer_id"
+)
+_TILLS = Q("SELECT till_id, code, name FROM till WHERE org_id = :org_id AND till_id IN (:ids*)")
+_HOLDER_COLUMNS = "source, account_id, id_type, value, customer_id"
+# One index seek on (org_id, id_type, value) per pair. SQLite scans the org's identifiers
+# for a row-value IN list, so it gets one SELECT per pair glued with UNION ALL (cached per
+# count); PostgreSQL joins the pairs as arrays.
+_HOLDERS_PG = Q(
+    postgresql="SELECT ci.source, ci.account_id, ci.id_type, ci.value, ci.customer_id"
+    " FROM customer_identifier ci JOIN unnest(:types::text[], :values::text[]) AS p(t, v)"
+    " ON ci.id_type = p.t AND ci.value = p.v WHERE ci.org_id = :org_id",
+    sqlite="SELECT 1",
+)
+_HOLDERS_SQLITE: dict[int, Q] = {}
+
+_INSERT_CUSTOMER = Q(
+    "INSERT INTO customer (org_id, customer_id, loyalty_type, status_label, merged_into_id, extended_fields,"
+    " custom_fields, associated_with, created_from_source, fraud_status, lifetime_purchases, registered_at,"
+    " created_at, updated_at, created_by_till_id, updated_by_till_id, version) VALUES (:org_id, :customer_id,"
+    " :loyalty_type, :status_label, NULL, :extended_fields, :custom_fields, :associated_with,"
+    " :created_from_source, 'NOT_FRAUD', 0, :registered_at, :now, :now, :till_id, :till_id, 1)"
+)
+_UPDATE_CUSTOMER = Q(
+    "UPDATE customer SET loyalty_type = :loyalty_type, status_label = :status_label,"
+    " extended_fields = :extended_fields, custom_fields = :custom_fields, associated_with = :associated_with,"
+    " merged_into_id = :merged_into_id, updated_at = :updated_at, updated_by_till_id = :till_id,"
+    " version = :version WHERE org_id = :org_id AND customer_id = :customer_id"
+)
+_INSERT_PROFILE = Q(
+    "INSERT INTO customer_profile (org_id, customer_id, source, account_id, first_name, last_name,"
+    " comm_channels, created_at, updated_at, created_by_till_id, updated_by_till_id) VALUES (:org_id,"
+    " :customer_id, :source, :account_id, :first_name, :last_name, :comm_channels, :created_at, :updated_at,"
+    " :created_by, :updated_by)"
+)
+_UPDATE_PROFILE = Q(
+    "UPDATE customer_profile SET first_name = :first_name, last_name = :last_name,"
+    " comm_channels = :comm_channels, updated_at = :updated_at, updated_by_till_id = :updated_by"
+    " WHERE org_id = :org_id AND customer_id = :customer_id AND source = :source AND account_id = :account_id"
+)
+_INSERT_IDENTIFIER = Q(
+    "INSERT INTO customer_identifier (org_id, source, account_id, id_type, value, customer_id, created_at)"
+    " VALUES (:org_id, :source, :account_id, :id_type, :value, :customer_id, :now)"
+)
+_DELETE_IDENTIFIER = Q(
+    "DELETE FROM customer_identifier WHERE org_id = :org_id AND source = :source"
+    " AND account_id = :account_id AND id_type = :id_type AND value = :value"
+)
+_INSERT_CHANGE = Q(
+    "INSERT INTO customer_change (org_id, change_id, customer_id, kind, field_name, field_type,"
+    " previous_value, current_value, source, account_id, till_id, request_id, changed_at) VALUES (:org_id,"
+    " :change_id, :customer_id, :kind, :field_name, :field_type, :previous_value, :current_value, :source,"
+    " :account_id, :till_id, :request_id, :changed_at)"
+)
+_INSERT_TERM = Q(
+    "INSERT INTO search_term (org_id, term, customer_id, id_type, source, account_id, display_value)"
+    " VALUES (:org_id, :term, :customer_id, :id_type, :source, :account_id, :display_value)"
+)
+_DELETE_TERMS = Q("DELETE FROM search_term WHERE org_id = :org_id AND customer_id = :customer_id")
+_INSERT_ENROLLMENT = Q(
+    "INSERT INTO loyalty_enrollment (org_id, customer_id, program_id, tier_number, loyalty_points,"
+    " tier_expires_at, points_expire_at, enrolled_at) VALUES (:org_id, :customer_id, :program_id,"
+    " :tier_number, :loyalty_points, :tier_expires_at, :points_expire_at, :enrolled_at)"
+)
+_INSERT_CARD = Q(
+    "INSERT INTO card (org_id, card_number, card_id, customer_id, series_id, series_code, status_label,"
+    " card_external_id, extended_fields, custom_fields, issued_at, status_changed_at, created_at,"
+    " created_by_till_id) VALUES (:org_id, :card_number, :card_id, :customer_id, :series_id, :series_code,"
+    " :status_label, :card_external_id, :extended_fields, :custom_fields, :issued_at, :status_changed_at,"
+    " :created_at, :created_by_till_id)"
+)
+_UPDATE_CARD = Q(
+    "UPDATE card SET customer_id = :customer_id, status_label = :status_label,"
+    " card_external_id = :card_external_id, extended_fields = :extended_fields,"
+    " custom_fields = :custom_fields, issued_at = :issued_at, status_changed_at = :status_changed_at"
+    " WHERE org_id = :org_id AND card_number = :card_number"
+)
+_RELEASE_CARD = Q(
+    "UPDATE card SET customer_id = NULL, status_changed_at = :now WHERE org_id = :org_id"
+    " AND card_number = :number"
+)
+_MOVE = {
+    table: Q(f"UPDATE {table} SET customer_id = :survivor WHERE org_id = :org_id AND customer_id = :victim")
+    for table in ("customer_profile", "customer_identifier", "card")
+}
+_MOVE_ENROLLMENTS = Q(
+    "UPDATE loyalty_enrollment SET customer_id = :survivor WHERE org_id = :org_id"
+    " AND customer_id = :victim AND program_id NOT IN (:held*)"
+)
+_SEARCH_TOTAL = Q(
+    "SELECT COUNT(DISTINCT customer_id) FROM search_term"
+    " WHERE org_id = :org_id AND term >= :low AND term < :high"
+)
+_SEARCH_PAGE = Q(
+    "SELECT customer_id FROM search_term WHERE org_id = :org_id AND term >= :low AND term < :high"
+    " GROUP BY customer_id ORDER BY customer_id LIMIT :limit OFFSET :offset"
+)
+_SEARCH_MATCHED = Q(
+    "SELECT customer_id, id_type, display_value, source, account_id FROM search_term"
+    " WHERE org_id = :org_id AND term >= :low AND term < :high AND customer_id IN (:ids*)"
+)
+_SEARCH_PROFILES = Q(
+    "SELECT customer_id, source, account_id, first_name, last_name FROM customer_profile"
+    " WHERE org_id = :org_id AND customer_id IN (:ids*)"
+)
+
+# Tills are never renamed, so their code and name are kept per process once read.
+_TILL_REFS: dict[tuple[int, int], TillRef] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerCore:
+    """The `customer` row without its children: what a writer checks before it changes."""
+
+    customer_id: int
+    loyalty_type: str
+    status_label: str
+    merged_into_id: int | None
+    extended_fields: dict[str, Any]
+    custom_fields: dict[str, Any]
+    associated_with: str | None
+    created_from_source: str
+    fraud_status: str
+    lifetime_purchases: Decimal
+    registered_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    created_by_till_id: int
+    updated_by_till_id: int
+    version: int
+
+
+def _core(r: Row) -> CustomerCore:
+    return CustomerCore(
+        int(r[0]),
+        r[1],
+        r[2],
+        None if r[3] is None else int(r[3]),
+        dict(r[4] or {}),
+        dict(r[5] or {}),
+        r[6],
+        r[7],
+        r[8],
+        Decimal(r[9]) if not isinstance(r[9], Decimal) else r[9],
+        r[10],
+        r[11],
+        r[12],
+        int(r[13]),
+        int(r[14]),
+        int(r[15]),
+    )
+
+
+def card_view(r: Row, series_names: dict[int, str]) -> CardView:
+    return CardView(
+        card_id=int(r[0]),
+        card_number=r[1],
+        series_id=int(r[2]),
+        series_code=r[3],
+        series_name=series_names.get(int(r[2])),
+        status_label=r[4],
+        card_external_id=r[5],
+        extended_fields=dict(r[6] or {}),
+        custom_fields=dict(r[7] or {}),
+        issued_at=r[8],
+        created_at=r[9],
+        status_changed_at=r[10],
+        created_by_till_id=int(r[11]),
+        customer_id=None if r[12] is None else int(r[12]),
+    )
+
+
+def remember_till(org_id: int, ref: TillRef) -> None:
+    if len(_TILL_REFS) > 50_000:
+        _TILL_REFS.clear()
+    _TILL_REFS[(org_id, ref.till_id)] = ref
+
+
+def term_rows(org_id: int, customer_id: int, view_profiles: Iterable[ProfileView]) -> list[dict[str, Any]]:
+    """The search terms of a customer: case-folded names and identifiers per source account."""
+    rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+
+    def put(id_type: str, display: str, source: str, account_id: str) -> None:
+        if not display:
+            return
+        term = search_terms(display)
+        rows[(term, id_type, source, account_id)] = {
+            "org_id": org_id,
+            "term": term,
+            "customer_id": customer_id,
+            "id_type": id_type,
+            "source": source,
+            "account_id": account_id,
+            "display_value": display[:255],
+        }
+
+    for p in view_profiles:
+        put("firstName", p.first_name, p.source, p.account_id)
+        put("lastName", p.last_name, p.source, p.account_id)
+        for i in p.identifiers:
+            put(i.type, i.value, i.source, i.account_id)
+    return list(rows.values())
 
 
 class CustomerRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
 
     # Reads ---------------------------------------------------------------------------
 
-    async def get(self, org_id: int, customer_id: int, *, for_update: bool = False) -> Customer | None:
-        stmt = select(Customer).where(Customer.org_id == org_id, Customer.customer_id == customer_id)
-        if for_update and dialect_of(self.session) == "postgresql":
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def core(self, org_id: int, customer_id: int, *, lock: bool = False) -> CustomerCore | None:
+        """The customer row; `lock` holds it for the transaction (PostgreSQL) so concurrent
+        writers of one customer apply one after the other."""
+        r = await self.tx.one(_CUSTOMER_LOCKED if lock else _CUSTOMER, org_id=org_id, customer_id=customer_id)
+        return None if r is None else _core(r)
 
-    async def holders(self, org_id: int, pairs: Iterable[tuple[str, str]]) -> list[CustomerIdentifier]:
+    async def holders(self, org_id: int, pairs: Iterable[tuple[str, str]]) -> list[Holder]:
         """Every stored identifier with one of these (type, value) pairs, in any source."""
         keys = sorted(set(pairs))
         if not keys:
             return []
-        # One index seek on (org_id, id_type, value) per pair, in one round trip: SQLite's
-        # planner scans the org's identifiers for a row-value IN list or an OR of pairs.
-        parts = [
-            select(CustomerIdentifier).where(
-                CustomerIdentifier.org_id == org_id,
-                CustomerIdentifier.id_type == t,
-                CustomerIdentifier.value == v,
+        if self.tx.dialect == "postgresql":
+            rows = await self.tx.all(
+                _HOLDERS_PG, org_id=org_id, types=[k[0] for k in keys], values=[k[1] for k in keys]
             )
-            for t, v in keys
-        ]
-        stmt = parts[0] if len(parts) == 1 else select(CustomerIdentifier).from_statement(union_all(*parts))
-        return list((await self.session.execute(stmt)).scalars())
+        else:
+            params: dict[str, Any] = {"org_id": org_id}
+            for n, (t, v) in enumerate(keys):
+                params[f"t{n}"], params[f"v{n}"] = t, v
+            rows = await self.tx.all(_holders_sqlite(len(keys)), **params)
+        return [Holder(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
-    async def identifiers_of(self, org_id: int, customer_id: int) -> list[CustomerIdentifier]:
-        stmt = select(CustomerIdentifier).where(
-            CustomerIdentifier.org_id == org_id, CustomerIdentifier.customer_id == customer_id
-        )
-        return list((await self.session.execute(stmt)).scalars())
-
-    async def profiles_of(self, org_id: int, customer_id: int) -> list[CustomerProfile]:
-        stmt = select(CustomerProfile).where(
-            CustomerProfile.org_id == org_id, CustomerProfile.customer_id == customer_id
-        )
-        return list((await self.session.execute(stmt)).scalars())
-
-    async def card(self, org_id: int, card_number: str) -> Card | None:
-        stmt = select(Card).where(Card.org_id == org_id, Card.card_number == card_number)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def card_by_external_id(self, org_id: int, external_id: str) -> Card | None:
-        stmt = select(Card).where(Card.org_id == org_id, Card.card_external_id == external_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def count_cards(self, org_id: int, customer_id: int, series_id: int) -> int:
-        stmt = select(func.count()).where(
-            Card.org_id == org_id, Card.customer_id == customer_id, Card.series_id == series_id
-        )
-        return int((await self.session.execute(stmt)).scalar_one())
-
-    async def enrollments_of(self, org_id: int, customer_id: int) -> list[LoyaltyEnrollment]:
-        stmt = select(LoyaltyEnrollment).where(
-            LoyaltyEnrollment.org_id == org_id, LoyaltyEnrollment.customer_id == customer_id
-        )
-        return list((await self.session.execute(stmt)).scalars())
-
-    async def view(self, org_id: int, customer_id: int, series_names: dict[int, str]) -> CustomerView | None:
-        """Load the whole record of one customer: profiles, identifiers, cards, enrollments."""
-        customer = await self.get(org_id, customer_id)
-        if customer is None:
+    async def view(
+        self, org_id: int, customer_id: int, series_names: dict[int, str], *, lock: bool = False
+    ) -> CustomerView | None:
+        """The whole record of one customer: profiles, identifiers, cards, enrollments."""
+        core = await self.core(org_id, customer_id, lock=lock)
+        if core is None:
             return None
-        profiles = await self.profiles_of(org_id, customer_id)
-        identifiers = await self.identifiers_of(org_id, customer_id)
-        cards_stmt = select(Card).where(Card.org_id == org_id, Card.customer_id == customer_id)
-        cards = list((await self.session.execute(cards_stmt)).scalars())
-        enrollments = await self.enrollments_of(org_id, customer_id)
-        till_ids = {customer.created_by_till_id, customer.updated_by_till_id}
-        till_ids |= {p.created_by_till_id for p in profiles} | {p.updated_by_till_id for p in profiles}
-        tills = await self.tills(org_id, till_ids)
+        return await self.view_of(org_id, core, series_names)
 
+    async def view_of(self, org_id: int, core: CustomerCore, series_names: dict[int, str]) -> CustomerView:
+        """The whole record around a customer row already read."""
+        tx, cid = self.tx, core.customer_id
+        profiles = await tx.all(_PROFILES, org_id=org_id, customer_id=cid)
+        identifiers = await tx.all(_IDENTIFIERS, org_id=org_id, customer_id=cid)
+        cards = await tx.all(_CARDS_OF, org_id=org_id, customer_id=cid)
+        enrollments = await tx.all(_ENROLLMENTS, org_id=org_id, customer_id=cid)
+        till_ids = {core.created_by_till_id, core.updated_by_till_id}
+        till_ids |= {int(p[7]) for p in profiles} | {int(p[8]) for p in profiles}
+        tills = await self.tills(org_id, till_ids)
         by_account: dict[tuple[str, str], list[IdentifierView]] = {}
-        for row in sorted(identifiers, key=lambda r: (r.created_at, r.id_type, r.value)):
-            by_account.setdefault((row.source, row.account_id), []).append(
-                IdentifierView(row.id_type, row.value, row.source, row.account_id)
-            )
-        profile_views = [
-            ProfileView(
-                source=p.source,
-                account_id=p.account_id,
-                first_name=p.first_name,
-                last_name=p.last_name,
-                comm_channels=list(p.comm_channels or []),
-                identifiers=by_account.get((p.source, p.account_id), []),
-                created_at=p.created_at,
-                updated_at=p.updated_at,
-                created_by=tills[p.created_by_till_id],
-                updated_by=tills[p.updated_by_till_id],
-            )
-            for p in sorted(profiles, key=lambda p: (p.created_at, p.source, p.account_id))
-        ]
+        for r in sorted(identifiers, key=lambda r: (r[4], r[2], r[3])):
+            by_account.setdefault((r[0], r[1]), []).append(IdentifierView(r[2], r[3], r[0], r[1]))
+        profile_views = sort_profiles(
+            [
+                ProfileView(
+                    source=p[0],
+                    account_id=p[1],
+                    first_name=p[2],
+                    last_name=p[3],
+                    comm_channels=list(p[4] or []),
+                    identifiers=by_account.get((p[0], p[1]), []),
+                    created_at=p[5],
+                    updated_at=p[6],
+                    created_by=tills[int(p[7])],
+                    updated_by=tills[int(p[8])],
+                )
+                for p in profiles
+            ]
+        )
         return CustomerView(
             org_id=org_id,
-            customer_id=customer.customer_id,
-            loyalty_type=customer.loyalty_type,
-            status_label=customer.status_label,
-            extended_fields=dict(customer.extended_fields or {}),
-            custom_fields=dict(customer.custom_fields or {}),
-            associated_with=customer.associated_with,
-            created_from_source=customer.created_from_source,
-            fraud_status=customer.fraud_status,
-            lifetime_purchases=customer.lifetime_purchases,
-            registered_at=customer.registered_at,
-            created_at=customer.created_at,
-            updated_at=customer.updated_at,
-            created_by=tills[customer.created_by_till_id],
-            updated_by=tills[customer.updated_by_till_id],
+            customer_id=cid,
+            loyalty_type=core.loyalty_type,
+            status_label=core.status_label,
+            extended_fields=core.extended_fields,
+            custom_fields=core.custom_fields,
+            associated_with=core.associated_with,
+            created_from_source=core.created_from_source,
+            fraud_status=core.fraud_status,
+            lifetime_purchases=core.lifetime_purchases,
+            registered_at=core.registered_at,
+            created_at=core.created_at,
+            updated_at=core.updated_at,
+            created_by=tills[core.created_by_till_id],
+            updated_by=tills[core.updated_by_till_id],
             profiles=profile_views,
-            cards=[_card_view(c, series_names) for c in sorted(cards, key=lambda c: c.card_id)],
+            cards=sorted((card_view(c, series_names) for c in cards), key=lambda c: c.card_id),
             enrollments=[
-                EnrollmentView(
-                    e.program_id,
-                    e.tier_number,
-                    e.loyalty_points,
-                    e.tier_expires_at,
-                    e.points_expire_at,
-                    e.enrolled_at,
-                )
-                for e in sorted(enrollments, key=lambda e: e.program_id)
+                EnrollmentView(int(e[0]), e[1], int(e[2]), e[3], e[4], e[5])
+                for e in sorted(enrollments, key=lambda e: int(e[0]))
             ],
+            merged_into_id=core.merged_into_id,
+            version=core.version,
         )
 
     async def tills(self, org_id: int, till_ids: set[int]) -> dict[int, TillRef]:
-        stmt = select(Till.till_id, Till.code, Till.name).where(
-            Till.org_id == org_id, Till.till_id.in_(sorted(till_ids))
+        found = {i: _TILL_REFS[(org_id, i)] for i in till_ids if (org_id, i) in _TILL_REFS}
+        missing = sorted(till_ids - found.keys())
+        if missing:
+            for r in await self.tx.all(_TILLS, org_id=org_id, ids=missing):
+                ref = TillRef(int(r[0]), r[1], r[2])
+                remember_till(org_id, ref)
+                found[ref.till_id] = ref
+        return found
+
+    async def card(self, org_id: int, card_number: str) -> Row | None:
+        return await self.tx.one(_CARD, org_id=org_id, number=card_number)
+
+    async def card_by_external_id(self, org_id: int, external_id: str) -> Row | None:
+        return await self.tx.one(_CARD_BY_EXTERNAL, org_id=org_id, external_id=external_id)
+
+    async def count_cards(self, org_id: int, customer_id: int, series_id: int) -> int:
+        return int(
+            await self.tx.val(_COUNT_CARDS, org_id=org_id, customer_id=customer_id, series_id=series_id)
         )
-        return {r.till_id: TillRef(r.till_id, r.code, r.name) for r in await self.session.execute(stmt)}
+
+    async def enrolled_programs(self, org_id: int, customer_id: int) -> set[int]:
+        return {int(e[0]) for e in await self.tx.all(_ENROLLMENTS, org_id=org_id, customer_id=customer_id)}
 
     async def search(self, org_id: int, q: str, *, limit: int, offset: int) -> SearchPage:
         """Customers with a name or identifier starting with q, by an index range scan."""
         low = search_terms(q)
         high = low + "\U0010ffff"
-        match = and_(SearchTerm.org_id == org_id, SearchTerm.term >= low, SearchTerm.term < high)
-        total_stmt = select(func.count(func.distinct(SearchTerm.customer_id))).where(match)
-        total = int((await self.session.execute(total_stmt)).scalar_one())
+        tx = self.tx
+        total = int(await tx.val(_SEARCH_TOTAL, org_id=org_id, low=low, high=high))
         if total == 0 or offset >= total:
             return SearchPage(total, [])
-        ids_stmt = (
-            select(SearchTerm.customer_id)
-            .where(match)
-            .group_by(SearchTerm.customer_id)
-            .order_by(SearchTerm.customer_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        page_ids = [int(r[0]) for r in await self.session.execute(ids_stmt)]
-        matched_stmt = select(SearchTerm).where(match, SearchTerm.customer_id.in_(page_ids))
+        page = await tx.all(_SEARCH_PAGE, org_id=org_id, low=low, high=high, limit=limit, offset=offset)
+        page_ids = [int(r[0]) for r in page]
         matched: dict[int, list[IdentifierView]] = {}
-        for row in (await self.session.execute(matched_stmt)).scalars():
-            matched.setdefault(row.customer_id, []).append(
-                IdentifierView(row.id_type, row.display_value, row.source, row.account_id)
-            )
-        profiles_stmt = select(
-            CustomerProfile.customer_id,
-            CustomerProfile.source,
-            CustomerProfile.account_id,
-            CustomerProfile.first_name,
-            CustomerProfile.last_name,
-        ).where(CustomerProfile.org_id == org_id, CustomerProfile.customer_id.in_(page_ids))
+        for r in await tx.all(_SEARCH_MATCHED, org_id=org_id, low=low, high=high, ids=page_ids):
+            matched.setdefault(int(r[0]), []).append(IdentifierView(r[1], r[2], r[3], r[4]))
         profiles: dict[int, list[tuple[str, str, str, str]]] = {}
-        for r in await self.session.execute(profiles_stmt):
-            profiles.setdefault(r.customer_id, []).append((r.source, r.account_id, r.first_name, r.last_name))
+        for r in await tx.all(_SEARCH_PROFILES, org_id=org_id, ids=page_ids):
+            profiles.setdefault(int(r[0]), []).append((r[1], r[2], r[3], r[4]))
         hits = [
             SearchHit(
                 cid,
@@ -212,95 +413,171 @@ class CustomerRepository:
 
     # Writes --------------------------------------------------------------------------
 
-    async def insert_identifiers(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(CustomerIdentifier), list(rows))
+    async def insert_customer(self, org_id: int, view: CustomerView, till_id: int) -> None:
+        await self.tx.run(
+            _INSERT_CUSTOMER,
+            org_id=org_id,
+            customer_id=view.customer_id,
+            loyalty_type=view.loyalty_type,
+            status_label=view.status_label,
+            extended_fields=view.extended_fields,
+            custom_fields=view.custom_fields,
+            associated_with=view.associated_with,
+            created_from_source=view.created_from_source,
+            registered_at=view.registered_at,
+            now=view.created_at,
+            till_id=till_id,
+        )
 
-    async def delete_identifier(
-        self, org_id: int, source: str, account_id: str, id_type: str, value: str
+    async def update_customer(self, org_id: int, core: CustomerCore) -> None:
+        """Write the customer row's changeable columns as `core` holds them."""
+        await self.tx.run(
+            _UPDATE_CUSTOMER,
+            org_id=org_id,
+            customer_id=core.customer_id,
+            loyalty_type=core.loyalty_type,
+            status_label=core.status_label,
+            extended_fields=core.extended_fields,
+            custom_fields=core.custom_fields,
+            associated_with=core.associated_with,
+            merged_into_id=core.merged_into_id,
+            updated_at=core.updated_at,
+            till_id=core.updated_by_till_id,
+            version=core.version,
+        )
+
+    async def insert_profiles(self, org_id: int, customer_id: int, profiles: Sequence[ProfileView]) -> None:
+        await self.tx.many(_INSERT_PROFILE, [_profile_params(org_id, customer_id, p) for p in profiles])
+
+    async def update_profile(self, org_id: int, customer_id: int, p: ProfileView) -> None:
+        await self.tx.run(_UPDATE_PROFILE, **_profile_params(org_id, customer_id, p))
+
+    async def insert_identifiers(
+        self, org_id: int, customer_id: int, items: Sequence[IdentifierView], now: datetime
     ) -> None:
-        await self.session.execute(
-            delete(CustomerIdentifier).where(
-                CustomerIdentifier.org_id == org_id,
-                CustomerIdentifier.source == source,
-                CustomerIdentifier.account_id == account_id,
-                CustomerIdentifier.id_type == id_type,
-                CustomerIdentifier.value == value,
-            )
+        await self.tx.many(
+            _INSERT_IDENTIFIER,
+            [
+                {
+                    "org_id": org_id,
+                    "source": i.source,
+                    "account_id": i.account_id,
+                    "id_type": i.type,
+                    "value": i.value,
+                    "customer_id": customer_id,
+                    "now": now,
+                }
+                for i in items
+            ],
+        )
+
+    async def delete_identifier(self, org_id: int, item: IdentifierView) -> None:
+        await self.tx.run(
+            _DELETE_IDENTIFIER,
+            org_id=org_id,
+            source=item.source,
+            account_id=item.account_id,
+            id_type=item.type,
+            value=item.value,
         )
 
     async def insert_changes(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(CustomerChange), list(rows))
+        await self.tx.many(_INSERT_CHANGE, rows)
 
-    async def reindex(self, org_id: int, customer_id: int) -> None:
-        """Rewrite the search terms of one customer from its profiles and identifiers."""
-        await self.session.execute(
-            delete(SearchTerm).where(SearchTerm.org_id == org_id, SearchTerm.customer_id == customer_id)
+    async def insert_terms(self, org_id: int, customer_id: int, profiles: Iterable[ProfileView]) -> None:
+        await self.tx.many(_INSERT_TERM, term_rows(org_id, customer_id, profiles))
+
+    async def rewrite_terms(self, org_id: int, customer_id: int, profiles: Iterable[ProfileView]) -> None:
+        """Replace the search terms of one customer with those of its current profiles."""
+        await self.tx.run(_DELETE_TERMS, org_id=org_id, customer_id=customer_id)
+        await self.insert_terms(org_id, customer_id, profiles)
+
+    async def insert_enrollments(
+        self, org_id: int, customer_id: int, items: Sequence[EnrollmentView]
+    ) -> None:
+        await self.tx.many(
+            _INSERT_ENROLLMENT,
+            [
+                {
+                    "org_id": org_id,
+                    "customer_id": customer_id,
+                    "program_id": e.program_id,
+                    "tier_number": e.tier_number,
+                    "loyalty_points": e.loyalty_points,
+                    "tier_expires_at": e.tier_expires_at,
+                    "points_expire_at": e.points_expire_at,
+                    "enrolled_at": e.enrolled_at,
+                }
+                for e in items
+            ],
         )
-        rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
 
-        def put(id_type: str, display: str, source: str, account_id: str) -> None:
-            if not display:
-                return
-            term = search_terms(display)
-            rows[(term, id_type, source, account_id)] = {
-                "org_id": org_id,
-                "term": term,
-                "customer_id": customer_id,
-                "id_type": id_type,
-                "source": source,
-                "account_id": account_id,
-                "display_value": display[:255],
-            }
-
-        for p in await self.profiles_of(org_id, customer_id):
-            put("firstName", p.first_name, p.source, p.account_id)
-            put("lastName", p.last_name, p.source, p.account_id)
-        for i in await self.identifiers_of(org_id, customer_id):
-            put(i.id_type, i.value, i.source, i.account_id)
-        if rows:
-            await self.session.execute(insert(SearchTerm), list(rows.values()))
-
-    async def move_customer_rows(self, org_id: int, victim_id: int, survivor_id: int) -> None:
-        """Give the victim's profiles, identifiers, cards and enrollments to the survivor."""
-        for model in (CustomerProfile, CustomerIdentifier, Card):
-            await self.session.execute(
-                update(model)
-                .where(model.org_id == org_id, model.customer_id == victim_id)
-                .values(customer_id=survivor_id)
+    async def save_card(self, org_id: int, card: CardView, *, new: bool) -> None:
+        params = {
+            "org_id": org_id,
+            "card_number": card.card_number,
+            "customer_id": card.customer_id,
+            "status_label": card.status_label,
+            "card_external_id": card.card_external_id,
+            "extended_fields": card.extended_fields,
+            "custom_fields": card.custom_fields,
+            "issued_at": card.issued_at,
+            "status_changed_at": card.status_changed_at,
+        }
+        if new:
+            params.update(
+                card_id=card.card_id,
+                series_id=card.series_id,
+                series_code=card.series_code,
+                created_at=card.created_at,
+                created_by_till_id=card.created_by_till_id,
             )
-        held = {e.program_id for e in await self.enrollments_of(org_id, survivor_id)}
-        conditions = [LoyaltyEnrollment.org_id == org_id, LoyaltyEnrollment.customer_id == victim_id]
-        if held:
-            conditions.append(LoyaltyEnrollment.program_id.not_in(sorted(held)))
-        await self.session.execute(
-            update(LoyaltyEnrollment).where(*conditions).values(customer_id=survivor_id)
+            await self.tx.run(_INSERT_CARD, **params)
+        else:
+            await self.tx.run(_UPDATE_CARD, **params)
+
+    async def release_card(self, org_id: int, card_number: str, now: datetime) -> None:
+        await self.tx.run(_RELEASE_CARD, org_id=org_id, number=card_number, now=now)
+
+    async def move_customer_rows(
+        self, org_id: int, victim_id: int, survivor_id: int, survivor_programs: set[int]
+    ) -> None:
+        """Give the victim's profiles, identifiers, cards and enrollments to the survivor."""
+        for q in _MOVE.values():
+            await self.tx.run(q, org_id=org_id, victim=victim_id, survivor=survivor_id)
+        await self.tx.run(
+            _MOVE_ENROLLMENTS,
+            org_id=org_id,
+            victim=victim_id,
+            survivor=survivor_id,
+            held=sorted(survivor_programs),
         )
-        await self.session.execute(
-            delete(SearchTerm).where(SearchTerm.org_id == org_id, SearchTerm.customer_id == victim_id)
-        )
-
-    def touch(self, customer: Customer, till_id: int, now: datetime) -> None:
-        customer.updated_at = now
-        customer.updated_by_till_id = till_id
-        customer.version += 1
+        await self.tx.run(_DELETE_TERMS, org_id=org_id, customer_id=victim_id)
 
 
-def _card_view(c: Card, series_names: dict[int, str]) -> CardView:
-    return CardView(
-        card_id=c.card_id,
-        card_number=c.card_number,
-        series_id=c.series_id,
-        series_code=c.series_code,
-        series_name=series_names.get(c.series_id),
-        status_label=c.status_label,
-        card_external_id=c.card_external_id,
-        extended_fields=dict(c.extended_fields or {}),
-        custom_fields=dict(c.custom_fields or {}),
-        issued_at=c.issued_at,
-        created_at=c.created_at,
-        status_changed_at=c.status_changed_at,
-        created_by_till_id=c.created_by_till_id,
-        customer_id=c.customer_id,
-    )
+def _profile_params(org_id: int, customer_id: int, p: ProfileView) -> dict[str, Any]:
+    return {
+        "org_id": org_id,
+        "customer_id": customer_id,
+        "source": p.source,
+        "account_id": p.account_id,
+        "first_name": p.first_name,
+        "last_name": p.last_name,
+        "comm_channels": p.comm_channels,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+        "created_by": p.created_by.till_id,
+        "updated_by": p.updated_by.till_id,
+    }
+
+
+def _holders_sqlite(count: int) -> Q:
+    q = _HOLDERS_SQLITE.get(count)
+    if q is None:
+        parts = [
+            f"SELECT {_HOLDER_COLUMNS} FROM customer_identifier"
+            f" WHERE org_id = :org_id AND id_type = :t{n} AND value = :v{n}"
+            for n in range(count)
+        ]
+        q = _HOLDERS_SQLITE[count] = Q(sqlite=" UNION ALL ".join(parts), postgresql="SELECT 1")
+    return q

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from patron.codes import message
 from patron.context import RequestContext
@@ -25,11 +25,11 @@ from patron.customers.domain import (
     unknown_custom_fields,
     validate_extended_fields,
 )
-from patron.customers.enrollments import check_enrollments, enroll
+from patron.customers.enrollments import check_enrollments, new_enrollments
 from patron.customers.erasure import cancel_erasure, request_erasure
-from patron.customers.repository import CustomerRepository
+from patron.customers.repository import remember_till
+from patron.customers.views import TillRef
 from patron.db.base import utcnow
-from patron.db.models import CustomerProfile
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound, RuleViolation, Warning_
 from patron.events.domain import CustomerUpdated, StatusChange
@@ -48,102 +48,119 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
     """Change only what the request names; identifiers and source stay as they are."""
     config = ctx.config
     source, account = resolve_account(config, cmd.where)
-    repo = CustomerRepository(uow.session)
-    customer = await find_customer(repo, ctx, cmd.ref, source, account, missing_code=8009, lock=True)
-    profile = next(
-        (
-            p
-            for p in await repo.profiles_of(ctx.org_id, customer.customer_id)
-            if p.source == source and p.account_id == account
-        ),
-        None,
-    )
+    core = await find_customer(uow, ctx, cmd.ref, source, account, missing_code=8009, lock=True)
+    view = await load_view(uow, ctx, core)
+    profile = view.profile(source, account)
     if profile is None:
         raise NotFound(
             8065, message(8065, detail=f"The customer has no {source} profile {account}.".rstrip())
         )
     warnings: list[Warning_] = []
     changes: list[FieldChange] = []
+    first, last, channels = profile.first_name, profile.last_name, profile.comm_channels
+    custom, extended, loyalty = core.custom_fields, core.extended_fields, core.loyalty_type
     p = cmd.profile
     if p is not None:
         if (p.source and p.source != source) or (p.account_id and p.account_id != account):
             warnings.append(Warning_(91006, message(91006, "source")))
-        changes.extend(_name_changes(profile, p.first_name, p.last_name, source, account))
+        first = _name(p.first_name, "firstName", first, source, account, changes)
+        last = _name(p.last_name, "lastName", last, source, account, changes)
         if p.identifiers:
-            held = {
-                (i.id_type, i.value)
-                for i in await repo.identifiers_of(ctx.org_id, customer.customer_id)
-                if i.source == source and i.account_id == account
-            }
+            held = {(i.type, i.value) for i in profile.identifiers}
             if not all(_held(i, held, config) for i in p.identifiers):
                 warnings.append(Warning_(91006, message(91006, "identifiers")))
         if p.comm_channels is not None:
-            channels = clean_comm_channels(p.comm_channels, config, source)
-            if channels != list(profile.comm_channels or []):
+            cleaned = clean_comm_channels(p.comm_channels, config, source)
+            if cleaned != channels:
                 changes.append(
                     FieldChange(
                         "commChannels",
                         "StandardField",
-                        channels_text(list(profile.comm_channels or [])),
                         channels_text(channels),
+                        channels_text(cleaned),
                         source,
                         account,
                     )
                 )
-                profile.comm_channels = channels
+                channels = cleaned
         if p.fields:
             unknown = unknown_custom_fields(p.fields, config)
             if unknown:
                 raise InvalidInput(1017, message(1017, detail=f"Not configured: {', '.join(unknown)}."))
             try:
-                merged = {**(customer.custom_fields or {}), **clean_custom_fields(p.fields)}
+                merged = {**custom, **clean_custom_fields(p.fields)}
             except ValueError as exc:
                 raise InvalidInput(1017, message(1017, detail=str(exc))) from exc
-            changes.extend(diff_mapping(customer.custom_fields or {}, merged, "CustomField", source, account))
-            customer.custom_fields = merged
+            changes.extend(diff_mapping(custom, merged, "CustomField", source, account))
+            custom = merged
     if cmd.extended_fields:
         accepted, ext_warnings = validate_extended_fields(cmd.extended_fields, config)
         warnings.extend(ext_warnings)
-        merged_ext = {**(customer.extended_fields or {}), **accepted}
-        changes.extend(
-            diff_mapping(customer.extended_fields or {}, merged_ext, "ExtendedField", source, account)
-        )
-        customer.extended_fields = merged_ext
-    if cmd.loyalty_type is not None and cmd.loyalty_type != customer.loyalty_type:
+        merged_ext = {**extended, **accepted}
+        changes.extend(diff_mapping(extended, merged_ext, "ExtendedField", source, account))
+        extended = merged_ext
+    if cmd.loyalty_type is not None and cmd.loyalty_type != loyalty:
         if cmd.loyalty_type not in catalog.LOYALTY_TYPES:
             raise InvalidInput(400, message(400, detail="loyaltyType must be loyalty or non_loyalty."))
         if cmd.loyalty_type == catalog.NON_LOYALTY:
             raise RuleViolation(1046, message(1046))
-        types = {i.id_type for i in await repo.identifiers_of(ctx.org_id, customer.customer_id)}
-        if config.primary_identifier not in types:
+        if config.primary_identifier not in {i.type for i in view.identifiers()}:
             code = CONVERSION_CODES[config.primary_identifier]
             raise RuleViolation(code, message(code))
         changes.append(
-            FieldChange(
-                "loyaltyType", "StandardField", customer.loyalty_type, cmd.loyalty_type, source, account
-            )
+            FieldChange("loyaltyType", "StandardField", loyalty, cmd.loyalty_type, source, account)
         )
-        customer.loyalty_type = cmd.loyalty_type
+        loyalty = cmd.loyalty_type
+    now = utcnow()
+    enrollments = []
     if cmd.enrollments:
         check_enrollments(cmd.enrollments)
-        added = await enroll(uow, ctx.org_id, customer.customer_id, cmd.enrollments, utcnow())
+        enrollments = new_enrollments(cmd.enrollments, {e.program_id for e in view.enrollments}, now)
+        await uow.customers.insert_enrollments(ctx.org_id, core.customer_id, enrollments)
         changes.extend(
-            FieldChange("loyaltyProgramEnrollment", "StandardField", None, str(pid), source, account)
-            for pid in added
+            FieldChange("loyaltyProgramEnrollment", "StandardField", None, str(e.program_id), source, account)
+            for e in enrollments
         )
     if not changes:
-        return Updated(customer.customer_id, warnings)
-    now = utcnow()
-    profile.updated_at = now
-    profile.updated_by_till_id = ctx.actor.till_id
-    repo.touch(customer, ctx.actor.till_id, now)
-    await uow.session.flush()
-    await record_changes(uow, ctx, customer.customer_id, "PROFILE", changes, now)
-    if any(c.field_name in ("firstName", "lastName") for c in changes):
-        await repo.reindex(ctx.org_id, customer.customer_id)
-    view = await load_view(uow, ctx, customer.customer_id)
+        return Updated(core.customer_id, warnings)
+    till = _till_ref(ctx)
+    repo = uow.customers
+    new_profile = replace(
+        profile, first_name=first, last_name=last, comm_channels=channels, updated_at=now, updated_by=till
+    )
+    await repo.update_profile(ctx.org_id, core.customer_id, new_profile)
+    core = replace(
+        core,
+        custom_fields=custom,
+        extended_fields=extended,
+        loyalty_type=loyalty,
+        updated_at=now,
+        updated_by_till_id=till.till_id,
+        version=core.version + 1,
+    )
+    await repo.update_customer(ctx.org_id, core)
+    await record_changes(uow, ctx, core.customer_id, "PROFILE", changes, now)
+    view = replace(
+        view,
+        loyalty_type=loyalty,
+        custom_fields=custom,
+        extended_fields=extended,
+        updated_at=now,
+        updated_by=till,
+        version=core.version,
+        profiles=[new_profile if q is profile else q for q in view.profiles],
+        enrollments=sorted([*view.enrollments, *enrollments], key=lambda e: e.program_id),
+    )
+    if first != profile.first_name or last != profile.last_name:
+        await repo.rewrite_terms(ctx.org_id, core.customer_id, view.profiles)
     uow.record(CustomerUpdated(view, ctx.actor, source, account, now, ctx.request_id, tuple(changes)))
-    return Updated(customer.customer_id, warnings)
+    return Updated(core.customer_id, warnings)
+
+
+def _till_ref(ctx: RequestContext) -> TillRef:
+    ref = TillRef(ctx.actor.till_id, ctx.actor.code, ctx.actor.name)
+    remember_till(ctx.org_id, ref)
+    return ref
 
 
 def _held(item: IdentifierInput, held: set[tuple[str, str]], config: OrgConfig) -> bool:
@@ -155,22 +172,18 @@ def _held(item: IdentifierInput, held: set[tuple[str, str]], config: OrgConfig) 
     return (cleaned.type, cleaned.value) in held
 
 
-def _name_changes(
-    profile: CustomerProfile, first: str | None, last: str | None, source: str, account: str
-) -> list[FieldChange]:
-    changes = []
-    for field_name, attr, given in (("firstName", "first_name", first), ("lastName", "last_name", last)):
-        if given is None:
-            continue
-        try:
-            value = clean_name(given, field_name)
-        except ValueError as exc:
-            raise InvalidInput(400, message(400, detail=str(exc))) from exc
-        old = getattr(profile, attr)
-        if value != old:
-            changes.append(FieldChange(field_name, "StandardField", old, value, source, account))
-            setattr(profile, attr, value)
-    return changes
+def _name(
+    given: str | None, field_name: str, old: str, source: str, account: str, changes: list[FieldChange]
+) -> str:
+    if given is None:
+        return old
+    try:
+        value = clean_name(given, field_name)
+    except ValueError as exc:
+        raise InvalidInput(400, message(400, detail=str(exc))) from exc
+    if value != old:
+        changes.append(FieldChange(field_name, "StandardField", old, value, source, account))
+    return value
 
 
 async def update_status(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateStatus) -> bool:
@@ -191,26 +204,26 @@ async def update_status(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateStatus)
             400,
             message(400, detail=f"'{label}' is set by the erasure; set '{config.pending_deletion_label}'."),
         )
-    repo = CustomerRepository(uow.session)
-    customer = await find_customer(repo, ctx, cmd.ref, source, account, lock=True)
-    previous = customer.status_label
+    core = await find_customer(uow, ctx, cmd.ref, source, account, lock=True)
+    previous = core.status_label
     if previous == config.deleted_label:
         raise InvalidInput(400, message(400, detail="The customer's personal data was erased."))
     if previous == label:
         return False
     now = utcnow()
-    customer.status_label = label
-    repo.touch(customer, ctx.actor.till_id, now)
-    await uow.session.flush()
+    view = await load_view(uow, ctx, core)
+    till = _till_ref(ctx)
+    core = replace(
+        core, status_label=label, updated_at=now, updated_by_till_id=till.till_id, version=core.version + 1
+    )
+    await uow.customers.update_customer(ctx.org_id, core)
     if label == config.pending_deletion_label:
-        await request_erasure(
-            uow, ctx.org_id, customer.customer_id, reason, now, config.erasure_grace_seconds
-        )
+        await request_erasure(uow, ctx.org_id, core.customer_id, reason, now, config.erasure_grace_seconds)
     elif previous == config.pending_deletion_label:
-        await cancel_erasure(uow, ctx.org_id, customer.customer_id)
+        await cancel_erasure(uow, ctx.org_id, core.customer_id)
     change = FieldChange("status", "StandardField", previous, label, source, account)
-    await record_changes(uow, ctx, customer.customer_id, "STATUS", [change], now)
-    view = await load_view(uow, ctx, customer.customer_id)
+    await record_changes(uow, ctx, core.customer_id, "STATUS", [change], now)
+    view = replace(view, status_label=label, updated_at=now, updated_by=till, version=core.version)
     uow.record(
         CustomerUpdated(
             view, ctx.actor, source, account, now, ctx.request_id, (), StatusChange(previous, label, reason)

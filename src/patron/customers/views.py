@@ -85,12 +85,31 @@ class CustomerView:
     profiles: list[ProfileView] = field(default_factory=list)
     cards: list[CardView] = field(default_factory=list)
     enrollments: list[EnrollmentView] = field(default_factory=list)
+    # Set when this record was merged into another (it is then a merge victim).
+    merged_into_id: int | None = None
+    version: int = 1
 
     def identifiers(self) -> list[IdentifierView]:
         return [i for p in self.profiles for i in p.identifiers]
 
     def profile(self, source: str, account_id: str) -> ProfileView | None:
         return next((p for p in self.profiles if p.source == source and p.account_id == account_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A stored identifier: who holds this (type, value) in which source account."""
+
+    source: str
+    account_id: str
+    id_type: str
+    value: str
+    customer_id: int
+
+
+def sort_profiles(profiles: list[ProfileView]) -> list[ProfileView]:
+    """The record's order of profiles (oldest first), the same whether read or built."""
+    return sorted(profiles, key=lambda p: (p.created_at, p.source, p.account_id))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,70 +1,86 @@
-"""The unit of work: one transaction per request or job, and the outbox inside it.
+"""The unit of work: one transaction of one use case, the repositories on it, and the outbox.
 
-Services record domain events on the unit of work and never commit. On commit the unit of
-work writes every recorded event into `outbox_event` in the same transaction, so a change
-and its event are stored together or not at all; delivery reads the outbox after commit.
+Use cases get a unit of work from `db.read(...)` or `db.write(...)` (db/engine.py), ask it
+for repositories (`uow.customers`, `uow.orgs`, `uow.webhooks` ...) and record domain
+events on it. They never commit: the engine does, once, after `flush()` has written the
+recorded events into `outbox_event` in the same transaction, so a change and its event
+are stored together or not at all. Hooks registered with `after_commit` run once the
+commit is durable (a failed write runs none).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from patron.db.engine import Database, dialect_of
+from patron.db.tx import Tx
 
 if TYPE_CHECKING:
+    from patron.customers.erasure_repository import ErasureRepository
+    from patron.customers.repository import CustomerRepository
     from patron.events.domain import DomainEvent
+    from patron.events.outbox import OutboxRepository
+    from patron.orgs.repository import OrgRepository
+    from patron.webhooks.repository import WebhookRepository
 
 
 class UnitOfWork:
-    def __init__(self, session: AsyncSession, *, writable: bool, signal: asyncio.Event | None = None) -> None:
-        self.session = session
-        self._signal = signal
+    def __init__(self, tx: Tx, *, writable: bool) -> None:
+        self.tx = tx
         self.writable = writable
         self._events: list[DomainEvent] = []
+        self.hooks: list[Callable[[], None]] = []
+        self.wrote_events = False
 
     @property
     def dialect(self) -> str:
-        return dialect_of(self.session)
+        return self.tx.dialect
 
     def record(self, event: DomainEvent) -> None:
-        """Queue a domain event; it is written to the outbox when the work commits."""
+        """Queue a domain event; it is written to the outbox before the work commits."""
         if not self.writable:
             raise RuntimeError("a read-only unit of work cannot record events")
         self._events.append(event)
 
-    @property
-    def events(self) -> tuple[DomainEvent, ...]:
-        return tuple(self._events)
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        self.hooks.append(hook)
 
-    async def commit(self) -> None:
-        from patron.events.outbox import write_events
-
-        wrote = bool(self._events)
-        if wrote:
-            await write_events(self.session, self._events)
+    async def flush(self) -> None:
+        """Write the recorded events into the outbox (the engine calls this before COMMIT)."""
+        if self._events:
+            await self.outbox.write(self._events)
             self._events.clear()
-        await self.session.commit()
-        if wrote and self._signal is not None:
-            self._signal.set()
+            self.wrote_events = True
 
+    # Repositories ----------------------------------------------------------------------
 
-@asynccontextmanager
-async def unit_of_work(db: Database, *, write: bool) -> AsyncIterator[UnitOfWork]:
-    """Open a transaction; commit on a clean exit (writes), roll back on any error."""
-    factory = db.write_sessions if write else db.read_sessions
-    async with factory() as session:
-        uow = UnitOfWork(session, writable=write, signal=db.outbox_signal)
-        try:
-            yield uow
-            if write:
-                await uow.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-        # Leaving the block closes the session: the connection returns to the pool (its
-        # read transaction ends there) and loaded rows stay readable, detached.
+    @cached_property
+    def customers(self) -> CustomerRepository:
+        from patron.customers.repository import CustomerRepository
+
+        return CustomerRepository(self.tx)
+
+    @cached_property
+    def orgs(self) -> OrgRepository:
+        from patron.orgs.repository import OrgRepository
+
+        return OrgRepository(self.tx)
+
+    @cached_property
+    def webhooks(self) -> WebhookRepository:
+        from patron.webhooks.repository import WebhookRepository
+
+        return WebhookRepository(self.tx)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        from patron.events.outbox import OutboxRepository
+
+        return OutboxRepository(self.tx)
+
+    @cached_property
+    def erasures(self) -> ErasureRepository:
+        from patron.customers.erasure_repository import ErasureRepository
+
+        return ErasureRepository(self.tx)

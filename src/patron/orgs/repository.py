@@ -1,28 +1,121 @@
-"""Queries of orgs and tills."""
+"""Every query of orgs and tills."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from patron.db.models import Org, Till
+from patron.db.sql import Q
+from patron.db.tx import Row, Tx
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRow:
+    org_id: int
+    name: str
+    config: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TillRow:
+    org_id: int
+    till_id: int
+    code: str
+    name: str
+    key_digest: str
+    store_code: str
+    store_name: str
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """What one request's authentication needs, read in one statement."""
+
+    till: TillRow
+    org_updated_at: datetime
+
+
+_ORG = Q("SELECT org_id, name, config, updated_at FROM org WHERE org_id = :org_id")
+_INSERT_ORG = Q(
+    "INSERT INTO org (org_id, name, config, created_at, updated_at)"
+    " VALUES (:org_id, :name, :config, :now, :now)"
+)
+_SET_CONFIG = Q("UPDATE org SET config = :config, updated_at = :now WHERE org_id = :org_id")
+_TILL_COLUMNS = (
+    "t.org_id, t.till_id, t.code, t.name, t.password_hash, t.store_code, t.store_name, t.is_active"
+)
+_LOGIN = Q(
+    f"SELECT {_TILL_COLUMNS}, o.updated_at FROM till t JOIN org o ON o.org_id = t.org_id"
+    " WHERE t.org_id = :org_id AND t.code = :code"
+)
+_TILL = Q(f"SELECT {_TILL_COLUMNS} FROM till t WHERE t.org_id = :org_id AND t.code = :code")
+_TILLS = Q(f"SELECT {_TILL_COLUMNS} FROM till t WHERE t.org_id = :org_id ORDER BY t.till_id")
+_TILL_NAMES = Q("SELECT till_id, code, name FROM till WHERE org_id = :org_id AND till_id IN (:ids*)")
+_TILL_COUNT = Q("SELECT COUNT(*) FROM till WHERE org_id = :org_id")
+_INSERT_TILL = Q(
+    "INSERT INTO till (org_id, till_id, code, name, password_hash, store_code, store_name, is_active,"
+    " created_at) VALUES (:org_id, :till_id, :code, :name, :digest, :store_code, :store_name, :active, :now)"
+)
+_PING = Q("SELECT 1")
+_SET_DIGEST = Q("UPDATE till SET password_hash = :digest WHERE org_id = :org_id AND till_id = :till_id")
+
+
+def _till(r: Row) -> TillRow:
+    return TillRow(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], bool(r[7]))
 
 
 class OrgRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
 
-    async def get(self, org_id: int) -> Org | None:
-        return (await self.session.execute(select(Org).where(Org.org_id == org_id))).scalar_one_or_none()
+    async def ping(self) -> None:
+        """One round trip that touches no table: the database answers."""
+        await self.tx.val(_PING)
 
-    async def till_by_code(self, org_id: int, code: str) -> Till | None:
-        stmt = select(Till).where(Till.org_id == org_id, Till.code == code)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    async def get(self, org_id: int) -> OrgRow | None:
+        r = await self.tx.one(_ORG, org_id=org_id)
+        return None if r is None else OrgRow(int(r[0]), r[1], r[2], r[3])
 
-    async def tills(self, org_id: int) -> list[Till]:
-        stmt = select(Till).where(Till.org_id == org_id).order_by(Till.till_id)
-        return list((await self.session.execute(stmt)).scalars())
+    async def insert(self, org_id: int, name: str, config: dict[str, Any], now: datetime) -> None:
+        await self.tx.run(_INSERT_ORG, org_id=org_id, name=name, config=config, now=now)
+
+    async def set_config(self, org_id: int, config: dict[str, Any], now: datetime) -> int:
+        return await self.tx.run(_SET_CONFIG, org_id=org_id, config=config, now=now)
+
+    async def login(self, org_id: int, code: str) -> Login | None:
+        r = await self.tx.one(_LOGIN, org_id=org_id, code=code)
+        return None if r is None else Login(_till(r), r[8])
+
+    async def till_by_code(self, org_id: int, code: str) -> TillRow | None:
+        r = await self.tx.one(_TILL, org_id=org_id, code=code)
+        return None if r is None else _till(r)
+
+    async def tills(self, org_id: int) -> list[TillRow]:
+        return [_till(r) for r in await self.tx.all(_TILLS, org_id=org_id)]
+
+    async def till_names(self, org_id: int, till_ids: list[int]) -> dict[int, tuple[str, str]]:
+        rows = await self.tx.all(_TILL_NAMES, org_id=org_id, ids=till_ids)
+        return {int(r[0]): (r[1], r[2]) for r in rows}
 
     async def till_count(self, org_id: int) -> int:
-        stmt = select(func.count()).select_from(Till).where(Till.org_id == org_id)
-        return int((await self.session.execute(stmt)).scalar_one())
+        return int(await self.tx.val(_TILL_COUNT, org_id=org_id))
+
+    async def insert_till(self, till: TillRow, now: datetime) -> None:
+        await self.tx.run(
+            _INSERT_TILL,
+            org_id=till.org_id,
+            till_id=till.till_id,
+            code=till.code,
+            name=till.name,
+            digest=till.key_digest,
+            store_code=till.store_code,
+            store_name=till.store_name,
+            active=till.is_active,
+            now=now,
+        )
+
+    async def set_key_digest(self, org_id: int, till_id: int, digest: str) -> None:
+        await self.tx.run(_SET_DIGEST, org_id=org_id, till_id=till_id, digest=digest)

@@ -8,16 +8,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from patron.db import ids
 from patron.db.base import utcnow
-from patron.db.models import Org, Till
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound
 from patron.orgs.config import OrgConfig
-from patron.orgs.repository import OrgRepository
-from patron.security.passwords import hash_password, new_password
+from patron.orgs.repository import TillRow
+from patron.security.apikeys import ApiKeys, new_api_key
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,59}$")
+# An org id as Patron writes it: ASCII digits, no leading zero (a login names one org once).
+_ORG_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +34,9 @@ def username_for(org_id: int, code: str) -> str:
 
 
 def parse_username(username: str) -> tuple[int, str] | None:
+    """(org id, till code) of a username in its one canonical spelling, else None."""
     code, sep, org = username.rpartition("@")
-    if not sep or not code or not org.isdigit() or len(org) > 18:
+    if not sep or not _CODE.fullmatch(code) or not _ORG_ID.fullmatch(org):
         return None
     return int(org), code
 
@@ -53,28 +54,21 @@ def parse_config(document: Any) -> OrgConfig:
         raise InvalidInput(400, f"Invalid configuration: {problems}") from exc
 
 
-async def create_org(uow: UnitOfWork, *, name: str, config: OrgConfig | None = None) -> TillCredentials:
-    """Create an org and its first till; the password is returned once and stored hashed."""
+async def create_org(
+    uow: UnitOfWork, keys: ApiKeys, *, name: str, config: OrgConfig | None = None
+) -> TillCredentials:
+    """Create an org and its first till; the API key is returned once and stored as a digest."""
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput(400, "An org needs a name of 1 to 200 characters.")
-    now = utcnow()
-    org_id = await ids.next_id(uow.session, "org")
-    uow.session.add(
-        Org(
-            org_id=org_id,
-            name=name,
-            config=(config or OrgConfig()).to_document(),
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    await uow.session.flush()
-    return await create_till(uow, org_id=org_id, code="till1", name=f"{name} till 1")
+    org_id = await uow.tx.id("org")
+    await uow.orgs.insert(org_id, name, (config or OrgConfig()).to_document(), utcnow())
+    return await _add_till(uow, keys, org_id, name, code="till1", name=f"{name} till 1")
 
 
 async def create_till(
     uow: UnitOfWork,
+    keys: ApiKeys,
     *,
     org_id: int,
     code: str | None = None,
@@ -82,47 +76,55 @@ async def create_till(
     store_code: str | None = None,
     store_name: str | None = None,
 ) -> TillCredentials:
-    repo = OrgRepository(uow.session)
-    org = await repo.get(org_id)
+    org = await uow.orgs.get(org_id)
     if org is None:
         raise NotFound(404, f"Org {org_id} does not exist.")
     if code is None:
-        code = f"till{await repo.till_count(org_id) + 1}"
+        code = f"till{await uow.orgs.till_count(org_id) + 1}"
+    return await _add_till(
+        uow, keys, org_id, org.name, code=code, name=name, store_code=store_code, store_name=store_name
+    )
+
+
+async def _add_till(
+    uow: UnitOfWork,
+    keys: ApiKeys,
+    org_id: int,
+    org_name: str,
+    *,
+    code: str,
+    name: str | None = None,
+    store_code: str | None = None,
+    store_name: str | None = None,
+) -> TillCredentials:
     if not _CODE.match(code):
         raise InvalidInput(400, "A till code is 1 to 60 lower-case letters, digits, '.', '_' or '-'.")
-    if await repo.till_by_code(org_id, code) is not None:
+    if await uow.orgs.till_by_code(org_id, code) is not None:
         raise InvalidInput(400, f"Till {code} already exists in org {org_id}.")
-    password = new_password()
-    till_id = await ids.next_id(uow.session, "till")
-    uow.session.add(
-        Till(
-            org_id=org_id,
-            till_id=till_id,
-            code=code,
-            name=name or code,
-            password_hash=hash_password(password),
-            store_code=store_code or f"store{org_id}",
-            store_name=store_name or org.name,
-            is_active=True,
-            created_at=utcnow(),
-        )
+    api_key = new_api_key()
+    till_id = await uow.tx.id("till")
+    till = TillRow(
+        org_id=org_id,
+        till_id=till_id,
+        code=code,
+        name=name or code,
+        key_digest=keys.digest(org_id, code, api_key),
+        store_code=store_code or f"store{org_id}",
+        store_name=store_name or org_name,
+        is_active=True,
     )
-    await uow.session.flush()
-    return TillCredentials(org_id, till_id, username_for(org_id, code), password)
+    await uow.orgs.insert_till(till, utcnow())
+    return TillCredentials(org_id, till_id, username_for(org_id, code), api_key)
 
 
 async def get_config(uow: UnitOfWork, org_id: int) -> OrgConfig:
-    org = await OrgRepository(uow.session).get(org_id)
+    org = await uow.orgs.get(org_id)
     if org is None:
         raise NotFound(404, f"Org {org_id} does not exist.")
     return OrgConfig.model_validate(org.config)
 
 
 async def replace_config(uow: UnitOfWork, org_id: int, config: OrgConfig) -> OrgConfig:
-    org = await OrgRepository(uow.session).get(org_id)
-    if org is None:
+    if not await uow.orgs.set_config(org_id, config.to_document(), utcnow()):
         raise NotFound(404, f"Org {org_id} does not exist.")
-    org.config = config.to_document()
-    org.updated_at = utcnow()
-    await uow.session.flush()
     return config

@@ -1,36 +1,30 @@
 """Authenticating tills: HTTP Basic credentials to a request principal.
 
-A verified credential is cached for a short time under a digest of username and password,
-so a busy till pays for one Argon2 check, not one per request. Failures are throttled per
-username; a wrong password never evicts the cached right one.
+Every request reads its till (one indexed statement, which also says whether the org's
+configuration changed) and compares the API key's digest in constant time, so a revoked
+till fails on its next request. The parsed org configuration is kept per process and
+reloaded when the org row says it changed. Failures are throttled per canonical username.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from patron.context import Actor
+from patron.cpu import run_cpu
 from patron.db.engine import Database
-from patron.db.uow import unit_of_work
+from patron.db.uow import UnitOfWork
 from patron.errors import Throttled, Unauthorized
 from patron.orgs.config import OrgConfig
-from patron.orgs.repository import OrgRepository
+from patron.orgs.repository import Login, OrgRow
 from patron.orgs.service import parse_username
-from patron.security.passwords import hash_password, verify_password
+from patron.security.apikeys import ApiKeys, is_digest
+from patron.security.passwords import verify_password
 from patron.security.throttle import LoginThrottle
 
-_DUMMY: list[str] = []
-
-
-def _dummy_hash() -> str:
-    if not _DUMMY:
-        _DUMMY.append(hash_password("not a real password"))
-    return _DUMMY[0]
-
-
+PROVEN_SECONDS = 60.0
 UNAUTHORIZED = "Authentication failed: send HTTP Basic credentials of an active till."
 
 
@@ -41,57 +35,73 @@ class Principal:
     config: OrgConfig
 
 
+async def _login(uow: UnitOfWork, org_id: int, code: str) -> Login | None:
+    return await uow.orgs.login(org_id, code)
+
+
+async def _org(uow: UnitOfWork, org_id: int) -> OrgRow | None:
+    return await uow.orgs.get(org_id)
+
+
+async def _replace_digest(uow: UnitOfWork, org_id: int, till_id: int, digest: str) -> None:
+    await uow.orgs.set_key_digest(org_id, till_id, digest)
+
+
 class Authenticator:
-    def __init__(self, db: Database, *, cache_seconds: float, throttle: LoginThrottle) -> None:
+    def __init__(self, db: Database, keys: ApiKeys, *, throttle: LoginThrottle) -> None:
         self.db = db
-        self.cache_seconds = cache_seconds
+        self.keys = keys
         self.throttle = throttle
-        self._cache: dict[bytes, tuple[float, Principal]] = {}
+        self._configs: dict[int, tuple[datetime, OrgConfig]] = {}
+        # Digests of keys that logged in lately: someone else's failures do not lock them out.
+        self._proven: dict[str, float] = {}
 
     async def authenticate(self, username: str, password: str) -> Principal:
-        key = hashlib.sha256(f"{username}\x00{password}".encode()).digest()
-        hit = self._cache.get(key)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        wait = self.throttle.retry_after(username)
-        if wait:
-            raise Throttled(429, "Too many failed logins for this username; retry later.", retry_after=wait)
-        principal = await self._verify(username, password)
-        if principal is None:
-            self.throttle.failed(username)
-            raise Unauthorized(401, UNAUTHORIZED)
-        self.throttle.succeeded(username)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = (now + self.cache_seconds, principal)
-        return principal
-
-    async def _verify(self, username: str, password: str) -> Principal | None:
         parsed = parse_username(username)
         if parsed is None:
-            return None
+            raise Unauthorized(401, UNAUTHORIZED)
         org_id, code = parsed
-        async with unit_of_work(self.db, write=False) as uow:
-            repo = OrgRepository(uow.session)
-            till = await repo.till_by_code(org_id, code)
-            org = await repo.get(org_id) if till is not None else None
-            if till is None or org is None or not till.is_active:
-                found = None
-            else:
-                actor = Actor(till.till_id, till.code, till.name, till.store_code, till.store_name)
-                found = (till.password_hash, actor, OrgConfig.model_validate(org.config))
-        if found is None:
-            # Spend the same time as a real check, so timing does not reveal usernames.
-            await asyncio.to_thread(verify_password, _dummy_hash(), password)
-            return None
-        password_hash, actor, config = found
-        if not await asyncio.to_thread(verify_password, password_hash, password):
-            return None
-        return Principal(org_id, actor, config)
+        canonical = f"{code}@{org_id}"
+        digest = self.keys.digest(org_id, code, password)
+        now = time.monotonic()
+        if self._proven.get(digest, 0.0) < now:
+            wait = self.throttle.retry_after(canonical)
+            if wait:
+                raise Throttled(
+                    429, "Too many failed logins for this username; retry later.", retry_after=wait
+                )
+        login = await self.db.read(_login, org_id, code)
+        if login is None or not login.till.is_active or not await self._key_matches(login, password):
+            self.throttle.failed(canonical)
+            raise Unauthorized(401, UNAUTHORIZED)
+        self.throttle.succeeded(canonical)
+        if len(self._proven) > 10_000:
+            self._proven.clear()
+        self._proven[digest] = now + PROVEN_SECONDS
+        till = login.till
+        actor = Actor(till.till_id, till.code, till.name, till.store_code, till.store_name)
+        return Principal(org_id, actor, await self._config(org_id, login.org_updated_at))
 
-    def forget_org(self, org_id: int) -> None:
-        """Drop cached principals of an org, so a new configuration applies at once."""
-        for key, (_, principal) in list(self._cache.items()):
-            if principal.org_id == org_id:
-                self._cache.pop(key, None)
+    async def _key_matches(self, login: Login, api_key: str) -> bool:
+        till = login.till
+        if is_digest(till.key_digest):
+            return self.keys.matches(till.key_digest, till.org_id, till.code, api_key)
+        # A till stored before API-key digests: check its Argon2 hash once, then replace it.
+        if not await run_cpu(verify_password, till.key_digest, api_key):
+            return False
+        digest = self.keys.digest(till.org_id, till.code, api_key)
+        await self.db.write(_replace_digest, till.org_id, till.till_id, digest)
+        return True
+
+    async def _config(self, org_id: int, updated_at: datetime) -> OrgConfig:
+        cached = self._configs.get(org_id)
+        if cached is not None and cached[0] == updated_at:
+            return cached[1]
+        org = await self.db.read(_org, org_id)
+        if org is None:  # deleted between the two reads
+            raise Unauthorized(401, UNAUTHORIZED)
+        config = OrgConfig.model_validate(org.config)
+        if len(self._configs) > 10_000:
+            self._configs.clear()
+        self._configs[org_id] = (org.updated_at, config)
+        return config

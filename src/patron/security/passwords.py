@@ -1,8 +1,6 @@
-"""Argon2id password hashing for API users (tills)."""
+"""Argon2id for secrets people choose (and for till keys stored before API-key digests)."""
 
 from __future__ import annotations
-
-import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -19,8 +17,3 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-
-
-def new_password() -> str:
-    """A random password of 192 bits, URL-safe so it pastes into a curl command."""
-    return secrets.token_urlsafe(24)

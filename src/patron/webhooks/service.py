@@ -1,25 +1,32 @@
-"""Use cases of webhook endpoints: manage them, rotate secrets, redeliver and replay."""
+"""Use cases of webhook endpoints: manage them, rotate secrets, redeliver and replay.
+
+A URL reaches these use cases already checked (`checked_url`): the check resolves the
+host, and a write use case must not wait on the network (db/engine.py), so adapters
+call it before `db.write`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NewType
 
-from patron.db import ids
 from patron.db.base import utcnow
-from patron.db.models import WebhookEndpoint
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound
 from patron.events.payloads import wrap
-from patron.webhooks.repository import DEAD, PENDING, WebhookRepository
+from patron.webhooks.repository import DEAD, DELIVERED, EndpointRow
 from patron.webhooks.secrets import SecretBox, new_signing_secret
 from patron.webhooks.urls import Unresolvable, UnsafeAddress, check_url, ensure_public
 from patron.webhooks.views import EVENT_TYPES, AttemptView, DeadLetter, EndpointView
 
 MAX_ENDPOINTS = 50
+MAX_IN_FLIGHT = 32
+
+# A URL that passed `checked_url`; only such a URL is stored.
+CheckedUrl = NewType("CheckedUrl", str)
 
 
 def secret_context(org_id: int, endpoint_id: int) -> str:
@@ -41,8 +48,16 @@ def check_event_types(event_types: Sequence[str] | None) -> list[str] | None:
     return names
 
 
-async def checked_url(url: str, *, allow_private: bool) -> str:
-    """A well-formed URL whose host is public (unless the operator allows private ones)."""
+def _check_description(description: str) -> None:
+    if len(description) > 500:
+        raise InvalidInput(400, "description is longer than 500 characters.")
+
+
+async def checked_url(url: str, *, allow_private: bool) -> CheckedUrl:
+    """A well-formed URL whose host is public (unless the operator allows private ones).
+
+    It resolves the host: call it before `db.write`, never inside a write use case.
+    """
     url = check_url(url)
     try:
         await ensure_public(url, allow_private=allow_private)
@@ -53,11 +68,11 @@ async def checked_url(url: str, *, allow_private: bool) -> str:
             400,
             f"url is refused: {exc}. Set PATRON_WEBHOOK_ALLOW_PRIVATE=true to deliver inside your network.",
         ) from exc
-    return url
+    return CheckedUrl(url)
 
 
-async def _endpoint(uow: UnitOfWork, org_id: int, endpoint_id: int) -> WebhookEndpoint:
-    row = await WebhookRepository(uow.session).endpoint(org_id, endpoint_id)
+async def _endpoint(uow: UnitOfWork, org_id: int, endpoint_id: int, *, lock: bool = False) -> EndpointRow:
+    row = await uow.webhooks.endpoint(org_id, endpoint_id, lock=lock)
     if row is None:
         raise NotFound(404, f"Webhook endpoint {endpoint_id} does not exist.")
     return row
@@ -68,42 +83,43 @@ async def add_endpoint(
     box: SecretBox,
     org_id: int,
     *,
-    url: str,
+    url: CheckedUrl,
     event_types: Sequence[str] | None = None,
     description: str = "",
     enabled: bool = True,
-    allow_private: bool = False,
 ) -> tuple[EndpointView, str]:
     """Add an endpoint; returns it with its signing secret, which is shown this once."""
-    url = await checked_url(url, allow_private=allow_private)
-    if len(description) > 500:
-        raise InvalidInput(400, "description is longer than 500 characters.")
-    repo = WebhookRepository(uow.session)
-    if len(await repo.endpoints(org_id)) >= MAX_ENDPOINTS:
+    _check_description(description)
+    repo = uow.webhooks
+    if await repo.endpoint_count(org_id) >= MAX_ENDPOINTS:
         raise InvalidInput(400, f"An org has at most {MAX_ENDPOINTS} webhook endpoints.")
-    endpoint_id = await ids.next_id(uow.session, "endpoint")
+    types = check_event_types(event_types)
+    endpoint_id = await uow.tx.id("endpoint")
     secret = new_signing_secret()
     now = utcnow()
-    row = WebhookEndpoint(
+    row = EndpointRow(
         org_id=org_id,
         endpoint_id=endpoint_id,
         url=url,
         description=description,
-        event_types=check_event_types(event_types),
+        event_types=types,
         enabled=enabled,
         disabled_reason=None,
         secret_encrypted=box.seal(secret, secret_context(org_id, endpoint_id)),
-        max_in_flight=32,
+        previous_secret_encrypted=None,
+        previous_secret_expires_at=None,
+        max_in_flight=MAX_IN_FLIGHT,
+        failing_since=None,
+        last_success_at=None,
         created_at=now,
         updated_at=now,
     )
-    uow.session.add(row)
-    await uow.session.flush()
+    await repo.insert_endpoint(row)
     return EndpointView.of(row), secret
 
 
 async def list_endpoints(uow: UnitOfWork, org_id: int) -> list[EndpointView]:
-    return [EndpointView.of(r) for r in await WebhookRepository(uow.session).endpoints(org_id)]
+    return [EndpointView.of(r) for r in await uow.webhooks.endpoints(org_id)]
 
 
 async def get_endpoint(uow: UnitOfWork, org_id: int, endpoint_id: int) -> EndpointView:
@@ -115,39 +131,35 @@ async def update_endpoint(
     org_id: int,
     endpoint_id: int,
     *,
-    url: str | None = None,
+    url: CheckedUrl | None = None,
     event_types: Sequence[str] | None = None,
     all_events: bool = False,
     description: str | None = None,
     enabled: bool | None = None,
-    allow_private: bool = False,
 ) -> EndpointView:
-    row = await _endpoint(uow, org_id, endpoint_id)
+    row = await _endpoint(uow, org_id, endpoint_id, lock=True)
     if url is not None:
-        row.url = await checked_url(url, allow_private=allow_private)
+        row = replace(row, url=url)
     if all_events:
-        row.event_types = None
+        row = replace(row, event_types=None)
     elif event_types is not None:
-        row.event_types = check_event_types(event_types)
+        row = replace(row, event_types=check_event_types(event_types))
     if description is not None:
-        if len(description) > 500:
-            raise InvalidInput(400, "description is longer than 500 characters.")
-        row.description = description
+        _check_description(description)
+        row = replace(row, description=description)
     if enabled is not None:
-        row.enabled = enabled
         if enabled:
-            row.disabled_reason = None
-            row.failing_since = None
+            row = replace(row, enabled=True, disabled_reason=None, failing_since=None)
         else:
-            row.disabled_reason = "Disabled by the org."
-    row.updated_at = utcnow()
-    await uow.session.flush()
+            row = replace(row, enabled=False, disabled_reason="Disabled by the org.")
+    row = replace(row, updated_at=utcnow())
+    await uow.webhooks.update_settings(row)
     return EndpointView.of(row)
 
 
 async def delete_endpoint(uow: UnitOfWork, org_id: int, endpoint_id: int) -> None:
     await _endpoint(uow, org_id, endpoint_id)
-    await WebhookRepository(uow.session).delete_endpoint(org_id, endpoint_id)
+    await uow.webhooks.delete_endpoint(org_id, endpoint_id)
 
 
 async def rotate_secret(
@@ -156,14 +168,18 @@ async def rotate_secret(
     """Make a new secret; the old one keeps signing beside it for `grace_seconds`."""
     if grace_seconds < 0 or grace_seconds > 7 * 86400:
         raise InvalidInput(400, "graceSeconds must be between 0 and 604800.")
-    row = await _endpoint(uow, org_id, endpoint_id)
+    row = await _endpoint(uow, org_id, endpoint_id, lock=True)
     secret = new_signing_secret()
     now = utcnow()
-    row.previous_secret_encrypted = row.secret_encrypted if grace_seconds > 0 else None
-    row.previous_secret_expires_at = now + timedelta(seconds=grace_seconds) if grace_seconds > 0 else None
-    row.secret_encrypted = box.seal(secret, secret_context(org_id, endpoint_id))
-    row.updated_at = now
-    await uow.session.flush()
+    keep = grace_seconds > 0
+    await uow.webhooks.set_secrets(
+        org_id,
+        endpoint_id,
+        box.seal(secret, secret_context(org_id, endpoint_id)),
+        row.secret_encrypted if keep else None,
+        now + timedelta(seconds=grace_seconds) if keep else None,
+        now,
+    )
     return secret
 
 
@@ -171,8 +187,7 @@ async def dead_letters(
     uow: UnitOfWork, org_id: int, endpoint_id: int, *, limit: int = 100
 ) -> list[DeadLetter]:
     await _endpoint(uow, org_id, endpoint_id)
-    rows = await WebhookRepository(uow.session).dead_letters(org_id, endpoint_id, limit)
-    return [DeadLetter(*r) for r in rows]
+    return await uow.webhooks.dead_letters(org_id, endpoint_id, limit)
 
 
 async def redeliver(
@@ -180,7 +195,7 @@ async def redeliver(
 ) -> int:
     """Put dead-lettered deliveries back in the queue (all of them, or the events named)."""
     await _endpoint(uow, org_id, endpoint_id)
-    repo = WebhookRepository(uow.session)
+    repo = uow.webhooks
     event_ids: list[int] | None = None
     if event_uuids is not None:
         event_ids = await repo.event_ids(org_id, event_uuids)
@@ -194,7 +209,7 @@ async def replay(uow: UnitOfWork, org_id: int, endpoint_id: int, *, start: datet
     if end - start > timedelta(days=31):
         raise InvalidInput(400, "Replay at most 31 days at a time.")
     row = await _endpoint(uow, org_id, endpoint_id)
-    repo = WebhookRepository(uow.session)
+    repo = uow.webhooks
     events = [
         e
         for e in await repo.events_between(org_id, start, end)
@@ -203,47 +218,16 @@ async def replay(uow: UnitOfWork, org_id: int, endpoint_id: int, *, start: datet
     if not events:
         return 0
     now = utcnow()
-    existing = await repo.existing_deliveries(org_id, endpoint_id, [int(e[0]) for e in events])
-    await repo.enqueue(
-        [
-            {
-                "org_id": org_id,
-                "endpoint_id": endpoint_id,
-                "event_id": int(e[0]),
-                "order_key": f"c{e[2]}",
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for e in events
-            if int(e[0]) not in existing
-        ]
-    )
-    for status in ("delivered", DEAD):
+    existing = await repo.existing_deliveries(org_id, endpoint_id, [e[0] for e in events])
+    await repo.enqueue(org_id, endpoint_id, [(e[0], f"c{e[2]}") for e in events if e[0] not in existing], now)
+    for status in (DELIVERED, DEAD):
         await repo.requeue(org_id, endpoint_id, now, event_ids=sorted(existing), status=status)
     return len(events)
 
 
 async def attempts(uow: UnitOfWork, org_id: int, endpoint_id: int, *, limit: int = 50) -> list[AttemptView]:
     await _endpoint(uow, org_id, endpoint_id)
-    rows = await WebhookRepository(uow.session).attempts(org_id, endpoint_id, limit)
-    return [
-        AttemptView(
-            a.attempt_id,
-            uuid_,
-            name,
-            a.attempt_number,
-            a.attempted_at,
-            a.status_code,
-            a.latency_ms,
-            a.response_excerpt,
-            a.error,
-            a.outcome,
-        )
-        for a, uuid_, name in rows
-    ]
+    return await uow.webhooks.attempts(org_id, endpoint_id, limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from patron.db.models import WebhookEndpoint
+if TYPE_CHECKING:
+    from patron.webhooks.repository import EndpointRow
 
 # The events of seeds 000 and 002 (../shared/spec/events.tsv); an endpoint may filter on them.
 EVENT_TYPES = (
@@ -38,7 +40,7 @@ class EndpointView:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: WebhookEndpoint) -> EndpointView:
+    def of(cls, row: EndpointRow) -> EndpointView:
         return cls(
             row.endpoint_id,
             row.url,

@@ -16,28 +16,35 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
-from sqlalchemy import update
 
 from patron.config import Settings
 from patron.customers.erasure import erase_due
-from patron.db import ids
 from patron.db.base import utcnow
 from patron.db.engine import Database
-from patron.db.models import WebhookEndpoint
-from patron.db.uow import unit_of_work
+from patron.db.uow import UnitOfWork
 from patron.webhooks.delivery import Outcome, post, sign
-from patron.webhooks.repository import DEAD, DELIVERED, PENDING, WebhookRepository
+from patron.webhooks.repository import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    EndpointRow,
+    NewAttempt,
+    Settlement,
+    WebhookRepository,
+)
 from patron.webhooks.schedule import next_delay, retry_after_seconds
 from patron.webhooks.secrets import SecretBox
 from patron.webhooks.service import secret_context
 
 log = logging.getLogger("patron.webhooks")
 DIRECTORY_SECONDS = 2.0
+LEASE_GROUP = 64  # endpoints leased from in one transaction at most
 
 
 @dataclass
@@ -139,40 +146,37 @@ class DeliveryWorker:
             self._directory_at = loop.time()
         now = utcnow()
         lease_until = now + timedelta(seconds=self.settings.webhook_lease_seconds)
-        for target in list(self._targets.values()):
-            free = target.max_in_flight - target.in_flight
-            if free <= 0:
-                continue
-            async with unit_of_work(self.db, write=True) as uow:
-                repo = WebhookRepository(uow.session)
-                claimed = await repo.claim(
-                    target.org_id, target.endpoint_id, now, free, self.owner, lease_until
-                )
-            if not claimed:
-                continue
-            async with unit_of_work(self.db, write=False) as uow:
-                payloads = await WebhookRepository(uow.session).payloads(
-                    target.org_id, [c[0] for c in claimed]
-                )
-            for event_id, attempts, _order_key in claimed:
-                found = payloads.get(event_id)
-                if found is None:
-                    continue  # the event was erased; its lease lapses and nothing is sent
-                target.in_flight += 1
-                task = asyncio.create_task(self._deliver(target, event_id, attempts + 1, found[0], found[2]))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        wanted = [
+            (t, t.max_in_flight - t.in_flight)
+            for t in list(self._targets.values())
+            if t.max_in_flight > t.in_flight
+        ]
+        for start in range(0, len(wanted), LEASE_GROUP):
+            group = wanted[start : start + LEASE_GROUP]
+            leased = await self.db.write(
+                _lease,
+                [(t.org_id, t.endpoint_id, free) for t, free in group],
+                now,
+                self.owner,
+                lease_until,
+            )
+            for (target, _), due in zip(group, leased, strict=True):
+                for d in due:
+                    target.in_flight += 1
+                    task = asyncio.create_task(
+                        self._deliver(target, d.event_id, d.attempts + 1, d.message_id, d.payload)
+                    )
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
 
     async def _refresh_directory(self) -> None:
-        async with unit_of_work(self.db, write=False) as uow:
-            rows = await WebhookRepository(uow.session).enabled_endpoints_of_every_org()
-            fresh = {
-                (r.org_id, r.endpoint_id): self._target(r, self._targets.get((r.org_id, r.endpoint_id)))
-                for r in rows
-            }
-        self._targets = fresh
+        rows = await self.db.read(_enabled_endpoints)
+        self._targets = {
+            (r.org_id, r.endpoint_id): self._target(r, self._targets.get((r.org_id, r.endpoint_id)))
+            for r in rows
+        }
 
-    def _target(self, row: WebhookEndpoint, known: Target | None) -> Target:
+    def _target(self, row: EndpointRow, known: Target | None) -> Target:
         """The endpoint's target, updated in place when known: deliveries in flight hold it,
         and its in-flight count must stay the one they decrement."""
         context = secret_context(row.org_id, row.endpoint_id)
@@ -233,92 +237,151 @@ class DeliveryWorker:
 
     async def _record(self, batch: Sequence[Result]) -> set[tuple[int, int]]:
         """Write the outcomes of a batch in one transaction; return endpoints it disabled."""
-        settings = self.settings
-        async with unit_of_work(self.db, write=True) as uow:
-            repo = WebhookRepository(uow.session)
-            attempt_ids = await ids.allocate(uow.session, "attempt", len(batch))
-            log_rows = []
-            health: dict[tuple[int, int], tuple[bool, datetime, str | None]] = {}
-            for attempt_id, r in zip(attempt_ids, batch, strict=True):
-                values, outcome_name, disable = self._settle_values(r)
-                await repo.settle(r.target.org_id, r.target.endpoint_id, r.event_id, self.owner, values)
-                log_rows.append(
-                    {
-                        "org_id": r.target.org_id,
-                        "attempt_id": attempt_id,
-                        "endpoint_id": r.target.endpoint_id,
-                        "event_id": r.event_id,
-                        "attempt_number": r.attempt_number,
-                        "attempted_at": r.attempted_at,
-                        "status_code": r.outcome.status_code,
-                        "latency_ms": r.outcome.latency_ms,
-                        "response_excerpt": r.outcome.excerpt,
-                        "error": r.outcome.error,
-                        "outcome": outcome_name,
-                    }
+        settled: list[Settlement] = []
+        attempts: list[NewAttempt] = []
+        health: dict[tuple[int, int], Health] = {}
+        for r in batch:
+            settlement, outcome_name, disable = self._settlement(r)
+            settled.append(settlement)
+            attempts.append(
+                NewAttempt(
+                    r.target.org_id,
+                    r.target.endpoint_id,
+                    r.event_id,
+                    r.attempt_number,
+                    r.attempted_at,
+                    r.outcome.status_code,
+                    r.outcome.latency_ms,
+                    r.outcome.excerpt,
+                    r.outcome.error,
+                    outcome_name,
                 )
-                health[(r.target.org_id, r.target.endpoint_id)] = (r.outcome.ok, r.attempted_at, disable)
-            await repo.log_attempts(log_rows)
-            for (org_id, endpoint_id), (ok, at, disable) in health.items():
-                await self._update_health(
-                    uow.session, org_id, endpoint_id, ok, at, disable, settings.webhook_disable_after_seconds
-                )
-        return {key for key, (_, _, disable) in health.items() if disable}
+            )
+            health[(r.target.org_id, r.target.endpoint_id)] = Health(r.outcome.ok, r.attempted_at, disable)
+        await self.db.write(
+            _record_outcomes,
+            self.owner,
+            settled,
+            attempts,
+            health,
+            self.settings.webhook_disable_after_seconds,
+        )
+        return {key for key, h in health.items() if h.disable}
 
-    def _settle_values(self, r: Result) -> tuple[dict[str, object], str, str | None]:
+    def _settlement(self, r: Result) -> tuple[Settlement, str, str | None]:
+        """The delivery's new state, the attempt's outcome name, and a reason to disable."""
         outcome, now = r.outcome, utcnow()
-        base: dict[str, object] = {
-            "attempts": r.attempt_number,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error,
-            "updated_at": now,
-        }
+
+        def settled(status: str, **times: datetime) -> Settlement:
+            return Settlement(
+                r.target.org_id,
+                r.target.endpoint_id,
+                r.event_id,
+                status,
+                r.attempt_number,
+                outcome.status_code,
+                outcome.error,
+                now,
+                **times,
+            )
+
         if outcome.ok:
-            return {**base, "status": DELIVERED, "delivered_at": now}, "delivered", None
+            return settled(DELIVERED, delivered_at=now), "delivered", None
         if outcome.status_code == 410:
             reason = f"The endpoint answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC."
-            return {**base, "status": PENDING, "next_attempt_at": now}, "disabled", reason
+            return settled(PENDING, next_attempt_at=now), "disabled", reason
         delay = next_delay(self.settings.webhook_retry_schedule, r.attempt_number)
         if delay is None:
-            return {**base, "status": DEAD}, "dead", None
+            return settled(DEAD), "dead", None
         if outcome.status_code in (429, 503):
             asked = retry_after_seconds(outcome.retry_after, now)
             if asked is not None:
                 delay = max(delay, asked)
-        return {**base, "status": PENDING, "next_attempt_at": now + timedelta(seconds=delay)}, "retry", None
+        return settled(PENDING, next_attempt_at=now + timedelta(seconds=delay)), "retry", None
 
-    @staticmethod
-    async def _update_health(
-        session: object,
-        org_id: int,
-        endpoint_id: int,
-        ok: bool,
-        at: datetime,
-        disable: str | None,
-        disable_after: float,
-    ) -> None:
-        from sqlalchemy.ext.asyncio import AsyncSession
 
-        assert isinstance(session, AsyncSession)
-        e = WebhookEndpoint
-        where = (e.org_id == org_id, e.endpoint_id == endpoint_id)
-        if ok:
-            await session.execute(update(e).where(*where).values(last_success_at=at, failing_since=None))
-            return
-        if disable:
-            await session.execute(
-                update(e).where(*where).values(enabled=False, disabled_reason=disable, updated_at=at)
-            )
-            return
-        await session.execute(update(e).where(*where, e.failing_since.is_(None)).values(failing_since=at))
-        cutoff = at - timedelta(seconds=disable_after)
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A leased delivery with what to send."""
+
+    event_id: int
+    attempts: int
+    message_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The last outcome of a batch for one endpoint."""
+
+    ok: bool
+    at: datetime
+    disable: str | None
+
+
+async def _enabled_endpoints(uow: UnitOfWork) -> list[EndpointRow]:
+    return await uow.webhooks.enabled_endpoints_of_every_org()
+
+
+async def _lease(
+    uow: UnitOfWork,
+    wanted: Sequence[tuple[int, int, int]],
+    now: datetime,
+    owner: str,
+    lease_until: datetime,
+) -> list[list[Due]]:
+    """Lease what each (org, endpoint, free slots) has room for, with the payloads to send.
+
+    A delivery whose event was erased is left out: its lease lapses and nothing is sent.
+    """
+    repo = uow.webhooks
+    leased: list[list[Due]] = []
+    for org_id, endpoint_id, free in wanted:
+        claimed = await repo.claim(org_id, endpoint_id, now, free, owner, lease_until)
+        if not claimed:
+            leased.append([])
+            continue
+        payloads = await repo.payloads(org_id, [c.event_id for c in claimed])
+        leased.append(
+            [
+                Due(c.event_id, c.attempts, found[0], found[2])
+                for c in claimed
+                if (found := payloads.get(c.event_id)) is not None
+            ]
+        )
+    return leased
+
+
+async def _record_outcomes(
+    uow: UnitOfWork,
+    owner: str,
+    settled: Sequence[Settlement],
+    attempts: Sequence[NewAttempt],
+    health: Mapping[tuple[int, int], Health],
+    disable_after: float,
+) -> None:
+    repo = uow.webhooks
+    await repo.settle(owner, settled)
+    await repo.log_attempts(await uow.tx.ids("attempt", len(attempts)), attempts)
+    for (org_id, endpoint_id), h in health.items():
+        await _update_health(repo, org_id, endpoint_id, h, disable_after)
+
+
+async def _update_health(
+    repo: WebhookRepository, org_id: int, endpoint_id: int, h: Health, disable_after: float
+) -> None:
+    """A success clears the failing streak; a 410 disables at once; a streak of failures
+    longer than `disable_after` seconds disables too."""
+    if h.ok:
+        await repo.endpoint_succeeded(org_id, endpoint_id, h.at)
+    elif h.disable:
+        await repo.disable_endpoint(org_id, endpoint_id, h.disable, h.at)
+    else:
         days = disable_after / 86400
-        await session.execute(
-            update(e)
-            .where(*where, e.enabled.is_(True), e.failing_since < cutoff)
-            .values(
-                enabled=False,
-                updated_at=at,
-                disabled_reason=f"Every delivery failed for {days:g} days; fix the endpoint and enable it.",
-            )
+        await repo.endpoint_failed(
+            org_id,
+            endpoint_id,
+            h.at,
+            h.at - timedelta(seconds=disable_after),
+            f"Every delivery failed for {days:g} days; fix the endpoint and enable it.",
         )

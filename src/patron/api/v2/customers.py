@@ -26,7 +26,6 @@ from patron.customers.commands import (
 from patron.customers.identifiers import change_identifiers
 from patron.customers.register import register
 from patron.customers.service import update, update_status
-from patron.db.uow import unit_of_work
 from patron.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/v2/customers", tags=["customers"])
@@ -63,8 +62,7 @@ def _identifier_ref(name: str | None, value: str | None) -> CustomerRef:
 @router.post("", summary="Register Customer", openapi_extra=_body_schema(RegisterBody))
 async def register_customer(request: Request, ctx: RequestContext = Auth) -> JSONResponse:
     body = parse_body(RegisterBody, await read_json(request, request.app.state.settings.max_body_bytes))
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        result = await register(uow, ctx, body.command())
+    result = await request.app.state.db.write(register, ctx, body.command())
     return JSONResponse(
         {
             "createdId": result.customer_id,
@@ -83,10 +81,13 @@ async def fetch_customer_id(
     identifierValue: str | None = ID_VALUE,
     ctx: RequestContext = Auth,
 ) -> JSONResponse:
-    async with unit_of_work(request.app.state.db, write=False) as uow:
-        customer_id = await queries.lookup_id(
-            uow, ctx, SourceAccount(source or "", accountId), identifierName or "", identifierValue or ""
-        )
+    customer_id = await request.app.state.db.read(
+        queries.lookup_id,
+        ctx,
+        SourceAccount(source or "", accountId),
+        identifierName or "",
+        identifierValue or "",
+    )
     return JSONResponse({"entity": customer_id, "warnings": []})
 
 
@@ -107,8 +108,7 @@ async def update_by_identifier(
     cmd = body.command(
         _identifier_ref(identifierName, identifierValue), SourceAccount(source or "", accountId)
     )
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        result = await update(uow, ctx, cmd)
+    result = await request.app.state.db.write(update, ctx, cmd)
     return JSONResponse(
         {
             "createdId": result.customer_id,
@@ -137,8 +137,7 @@ async def update_customer_status(
         body.reason or "",
         body.createdOn,
     )
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        await update_status(uow, ctx, cmd)
+    await request.app.state.db.write(update_status, ctx, cmd)
     return JSONResponse({"warnings": [], "error": []})
 
 
@@ -153,8 +152,9 @@ async def fetch_details_by_identifier(
     ctx: RequestContext = Auth,
 ) -> JSONResponse:
     ref = _identifier_ref(identifierName, identifierValue)
-    async with unit_of_work(request.app.state.db, write=False) as uow:
-        details = await queries.details(uow, ctx, ref, SourceAccount(source or "", accountId), embed)
+    details = await request.app.state.db.read(
+        queries.details, ctx, ref, SourceAccount(source or "", accountId), embed
+    )
     return JSONResponse(render.customer_json(details, ctx.config, by_identifier=True))
 
 
@@ -169,8 +169,7 @@ async def search_customers(
     cmd = SearchCustomers(
         q or "", parse_int(limit, "limit", default=10), parse_int(offset, "offset", default=0)
     )
-    async with unit_of_work(request.app.state.db, write=False) as uow:
-        page = await queries.search(uow, ctx, cmd)
+    page = await request.app.state.db.read(queries.search, ctx, cmd)
     return JSONResponse(render.search_json(page, cmd.limit, cmd.offset))
 
 
@@ -184,8 +183,9 @@ async def fetch_details(
     ctx: RequestContext = Auth,
 ) -> JSONResponse:
     ref = CustomerRef(customer_id=_customer_id(customerId, 8015))
-    async with unit_of_work(request.app.state.db, write=False) as uow:
-        details = await queries.details(uow, ctx, ref, SourceAccount(source or "", accountId), embed)
+    details = await request.app.state.db.read(
+        queries.details, ctx, ref, SourceAccount(source or "", accountId), embed
+    )
     return JSONResponse(render.customer_json(details, ctx.config, by_identifier=False))
 
 
@@ -203,8 +203,7 @@ async def update_by_id(
     cmd = body.command(
         CustomerRef(customer_id=_customer_id(customerId, 8009)), SourceAccount(source or "", accountId)
     )
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        result = await update(uow, ctx, cmd)
+    result = await request.app.state.db.write(update, ctx, cmd)
     return JSONResponse(
         {
             "createdId": result.customer_id,
@@ -242,8 +241,7 @@ async def change_customer_identifiers(
         add,
         tuple(i.command() for i in body.remove),
     )
-    async with unit_of_work(request.app.state.db, write=True) as uow:
-        result = await change_identifiers(uow, ctx, cmd)
+    result = await request.app.state.db.write(change_identifiers, ctx, cmd)
     return JSONResponse({"createdId": result.customer_id, "warnings": render.warning_items(result.warnings)})
 
 
