@@ -31,8 +31,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Connections per process: PostgreSQL's pool, or SQLite's idle readers kept open.
     db_pool_size: int = Field(default=10, ge=1)
-    # API processes `patron run` serves with (default: one per core).
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
+    # API processes `patron run` serves with. Default: one per core on PostgreSQL; one on
+    # SQLite, whose single writer does not scale across processes (docs/decisions.md).
+    workers: int | None = Field(default=None, ge=1, le=64)
     # Answer every request with `X-Patron-Statements: N` (the statements it issued).
     statement_header: bool = False
 
@@ -67,3 +68,9 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def api_processes(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        return 1 if self.is_sqlite else max(1, os.cpu_count() or 1)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from patron import __version__
 from patron.api import orgs, webhooks
 from patron.api.http import JSONResponse, RequestIdMiddleware
+from patron.api.routing import LeanRoute
 from patron.api.v2 import customers, errors
 from patron.config import Settings
 from patron.db.engine import create_database
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONResponse,
     )
+    app.router.route_class = LeanRoute
     app.state.settings = settings
     app.add_middleware(
         RequestIdMiddleware, access_log=settings.access_log, count_statements=settings.statement_header

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from patron.api.http import JSONResponse, authenticated, read_json
+from patron.api.routing import LeanRoute
 from patron.context import RequestContext
 from patron.orgs import service
 
-router = APIRouter(prefix="/v2/org", tags=["org"])
+router = APIRouter(prefix="/v2/org", tags=["org"], route_class=LeanRoute)
 
 
 @router.get("/config", summary="Read the org configuration")

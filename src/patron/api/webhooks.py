@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from patron.api.http import JSONResponse, authenticated, parse_body, parse_int, read_json
+from patron.api.routing import LeanRoute
 from patron.context import RequestContext
 from patron.db.base import utcnow
 from patron.db.engine import Database
@@ -18,7 +19,7 @@ from patron.webhooks import service
 from patron.webhooks.delivery import post, sign
 from patron.webhooks.views import AttemptView, DeadLetter, EndpointView
 
-router = APIRouter(prefix="/v2/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v2/webhooks", tags=["webhooks"], route_class=LeanRoute)
 Auth = Depends(authenticated)
 
 

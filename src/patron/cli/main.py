@@ -86,7 +86,10 @@ def run(
     host: Annotated[str | None, typer.Option(help="Address to listen on (PATRON_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (PATRON_PORT).")] = None,
     workers: Annotated[
-        int | None, typer.Option(help="API processes (PATRON_WORKERS; default one per core).")
+        int | None,
+        typer.Option(
+            help="API processes (PATRON_WORKERS; default: 1 on SQLite, one per core on PostgreSQL)."
+        ),
     ] = None,
 ) -> None:
     """Migrate the database, then serve the API and deliver webhooks in a process of its own."""
@@ -103,7 +106,7 @@ def run(
             factory=True,
             host=host or settings.host,
             port=port or settings.port,
-            workers=workers or settings.workers,
+            workers=workers or settings.api_processes,
             access_log=False,
             server_header=False,
             log_level=settings.log_level.lower(),

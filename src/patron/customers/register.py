@@ -66,8 +66,26 @@ class Registered:
     warnings: list[Warning_]
 
 
+@dataclass(frozen=True, slots=True)
+class RegistrationPlan:
+    """A registration checked and normalised against the org's rules, before any storage."""
+
+    cmd: RegisterCustomer
+    profiles: tuple[_Profile, ...]
+    custom: dict[str, str | None]
+    extended: dict[str, Any]
+    registered_at: datetime
+    warnings: tuple[Warning_, ...]
+
+
 async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) -> Registered:
     """Register a customer, or add a source profile to the customer who already holds one."""
+    return await apply_registration(uow, ctx, plan_registration(ctx, cmd))
+
+
+def plan_registration(ctx: RequestContext, cmd: RegisterCustomer) -> RegistrationPlan:
+    """Check and normalise a registration; storage is not touched (callers run this before
+    they queue the write, so a single writer spends its turn on storing only)."""
     config = ctx.config
     warnings: list[Warning_] = []
     if cmd.loyalty_type not in catalog.LOYALTY_TYPES:
@@ -114,10 +132,17 @@ async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) 
         raise InvalidInput(code, message(code))
     if cmd.loyalty_type == catalog.NON_LOYALTY and not all_types & {"mobile", "email"}:
         raise InvalidInput(1045, message(1045))
-    now = utcnow()
-    registered_at = _registration_date(cmd.create_date, now, ctx)
+    registered_at = _registration_date(cmd.create_date, utcnow(), ctx)
     check_enrollments(cmd.enrollments)
+    return RegistrationPlan(cmd, tuple(profiles), custom, extended, registered_at, tuple(warnings))
 
+
+async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: RegistrationPlan) -> Registered:
+    """Store a planned registration: a new customer, or a merge into the holder."""
+    cmd, custom, extended, registered_at = plan.cmd, plan.custom, plan.extended, plan.registered_at
+    warnings = list(plan.warnings)
+    profiles = [replace(p, cards=[]) for p in plan.profiles]
+    now = utcnow()
     pairs = [(i.type, i.value) for p in profiles for i in p.identifiers]
     await lock_identifiers(uow, ctx.org_id, pairs)
     holders = await uow.customers.holders(ctx.org_id, pairs)
@@ -139,10 +164,10 @@ async def register(uow: UnitOfWork, ctx: RequestContext, cmd: RegisterCustomer) 
             if card_ident.type == catalog.CARD:
                 require_loyalty(cmd.loyalty_type)
                 pending = [c for q in profiles for c in q.cards]
-                plan, card_warnings = await plan_card(
+                card, card_warnings = await plan_card(
                     uow, ctx, card_ident.value, card_ident.raw, 1014, holder_id=holder, pending=pending
                 )
-                prepared.cards.append(plan)
+                prepared.cards.append(card)
                 warnings.extend(card_warnings)
 
     try:

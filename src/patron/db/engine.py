@@ -271,7 +271,7 @@ class SqliteDatabase(Database):
                 p.future.set_result(p.result)
         if self._gate.contended_at and time.monotonic() - self._gate.contended_at < 1.0:
             # Another process is writing too: leave it a turn before taking the lock again.
-            await asyncio.sleep(0.0005)
+            await asyncio.sleep(0)
 
     async def _apply(self, conn: sqlite3.Connection, ids: SqliteIds, p: _Pending) -> None:
         conn.execute("SAVEPOINT unit")

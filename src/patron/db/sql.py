@@ -19,6 +19,7 @@ turn them into the same Python values asyncpg returns, so repositories read one 
 
 from __future__ import annotations
 
+import operator
 import re
 import sqlite3
 from collections.abc import Mapping
@@ -39,17 +40,20 @@ POSTGRESQL = "postgresql"
 class Compiled:
     """One statement in one driver's form: its text and the names of its parameters."""
 
-    __slots__ = ("list_params", "names", "text")
+    __slots__ = ("_get", "list_params", "names", "text")
 
     def __init__(self, text: str, names: tuple[str, ...], list_params: frozenset[str]) -> None:
         self.text = text
         self.names = names
         self.list_params = list_params
+        self._get = operator.itemgetter(*names) if len(names) > 1 else None
 
     def args(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         if self.list_params:
             return tuple(_json_list(params[n]) if n in self.list_params else params[n] for n in self.names)
-        return tuple(params[n] for n in self.names)
+        if self._get is not None:
+            return self._get(params)  # type: ignore[no-any-return]
+        return (params[self.names[0]],) if self.names else ()
 
 
 def _json_list(values: Any) -> str:
@@ -113,10 +117,18 @@ def compile_sql(text: str, dialect: str) -> Compiled:
 # SQLite values -----------------------------------------------------------------------------
 
 
+_last_datetime: list[Any] = [None, ""]
+
+
 def _adapt_datetime(value: datetime) -> str:
+    # A use case stamps many rows with one `now`: convert it once.
+    if value is _last_datetime[0]:
+        return _last_datetime[1]  # type: ignore[no-any-return]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    _last_datetime[0], _last_datetime[1] = value, text
+    return text
 
 
 def _adapt_json(value: Any) -> str:

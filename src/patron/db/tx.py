@@ -153,7 +153,10 @@ class SqliteTx(Tx):
         if self._observe is not None:
             self._observe(SQLITE, c.text)
         try:
-            self._conn.executemany(c.text, [c.args(r) for r in rows])
+            if len(rows) == 1:
+                self._conn.execute(c.text, c.args(rows[0]))
+            else:
+                self._conn.executemany(c.text, [c.args(r) for r in rows])
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from None
 

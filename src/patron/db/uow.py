@@ -11,27 +11,45 @@ commit is durable (a failed write runs none).
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property
 from typing import TYPE_CHECKING
 
+from patron.customers.erasure_repository import ErasureRepository
+from patron.customers.repository import CustomerRepository
 from patron.db.tx import Tx
+from patron.events.outbox import OutboxRepository
+from patron.orgs.repository import OrgRepository
+from patron.webhooks.repository import WebhookRepository
 
 if TYPE_CHECKING:
-    from patron.customers.erasure_repository import ErasureRepository
-    from patron.customers.repository import CustomerRepository
     from patron.events.domain import DomainEvent
-    from patron.events.outbox import OutboxRepository
-    from patron.orgs.repository import OrgRepository
-    from patron.webhooks.repository import WebhookRepository
 
 
 class UnitOfWork:
+    __slots__ = (
+        "_events",
+        "customers",
+        "erasures",
+        "hooks",
+        "orgs",
+        "outbox",
+        "tx",
+        "webhooks",
+        "writable",
+        "wrote_events",
+    )
+
     def __init__(self, tx: Tx, *, writable: bool) -> None:
         self.tx = tx
         self.writable = writable
         self._events: list[DomainEvent] = []
         self.hooks: list[Callable[[], None]] = []
         self.wrote_events = False
+        # Repositories are plain objects around the transaction: cheaper to make than to look up.
+        self.customers = CustomerRepository(tx)
+        self.orgs = OrgRepository(tx)
+        self.webhooks = WebhookRepository(tx)
+        self.outbox = OutboxRepository(tx)
+        self.erasures = ErasureRepository(tx)
 
     @property
     def dialect(self) -> str:
@@ -52,35 +70,3 @@ class UnitOfWork:
             await self.outbox.write(self._events)
             self._events.clear()
             self.wrote_events = True
-
-    # Repositories ----------------------------------------------------------------------
-
-    @cached_property
-    def customers(self) -> CustomerRepository:
-        from patron.customers.repository import CustomerRepository
-
-        return CustomerRepository(self.tx)
-
-    @cached_property
-    def orgs(self) -> OrgRepository:
-        from patron.orgs.repository import OrgRepository
-
-        return OrgRepository(self.tx)
-
-    @cached_property
-    def webhooks(self) -> WebhookRepository:
-        from patron.webhooks.repository import WebhookRepository
-
-        return WebhookRepository(self.tx)
-
-    @cached_property
-    def outbox(self) -> OutboxRepository:
-        from patron.events.outbox import OutboxRepository
-
-        return OutboxRepository(self.tx)
-
-    @cached_property
-    def erasures(self) -> ErasureRepository:
-        from patron.customers.erasure_repository import ErasureRepository
-
-        return ErasureRepository(self.tx)

@@ -71,7 +71,7 @@ class Authenticator:
                     429, "Too many failed logins for this username; retry later.", retry_after=wait
                 )
         login = await self.db.read(_login, org_id, code)
-        if login is None or not login.till.is_active or not await self._key_matches(login, password):
+        if login is None or not login.till.is_active or not await self._key_matches(login, password, digest):
             self.throttle.failed(canonical)
             raise Unauthorized(401, UNAUTHORIZED)
         self.throttle.succeeded(canonical)
@@ -82,14 +82,13 @@ class Authenticator:
         actor = Actor(till.till_id, till.code, till.name, till.store_code, till.store_name)
         return Principal(org_id, actor, await self._config(org_id, login.org_updated_at))
 
-    async def _key_matches(self, login: Login, api_key: str) -> bool:
+    async def _key_matches(self, login: Login, api_key: str, digest: str) -> bool:
         till = login.till
         if is_digest(till.key_digest):
-            return self.keys.matches(till.key_digest, till.org_id, till.code, api_key)
+            return self.keys.same(till.key_digest, digest)
         # A till stored before API-key digests: check its Argon2 hash once, then replace it.
         if not await run_cpu(verify_password, till.key_digest, api_key):
             return False
-        digest = self.keys.digest(till.org_id, till.code, api_key)
         await self.db.write(_replace_digest, till.org_id, till.till_id, digest)
         return True
 

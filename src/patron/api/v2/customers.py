@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from patron.api.http import JSONResponse, authenticated, parse_body, parse_int, read_json
+from patron.api.routing import LeanRoute
 from patron.api.v2 import render
 from patron.api.v2.wire import ChangeIdentifierBody, RegisterBody, StatusBody, UpdateBody
 from patron.codes import message
@@ -24,11 +25,11 @@ from patron.customers.commands import (
     UpdateStatus,
 )
 from patron.customers.identifiers import change_identifiers
-from patron.customers.register import register
+from patron.customers.register import apply_registration, plan_registration
 from patron.customers.service import update, update_status
 from patron.errors import InvalidInput, NotFound
 
-router = APIRouter(prefix="/v2/customers", tags=["customers"])
+router = APIRouter(prefix="/v2/customers", tags=["customers"], route_class=LeanRoute)
 Auth = Depends(authenticated)
 
 SOURCE = Query(None, description="Source: INSTORE, WECHAT, ... (ALL on reads).")
@@ -62,7 +63,8 @@ def _identifier_ref(name: str | None, value: str | None) -> CustomerRef:
 @router.post("", summary="Register Customer", openapi_extra=_body_schema(RegisterBody))
 async def register_customer(request: Request, ctx: RequestContext = Auth) -> JSONResponse:
     body = parse_body(RegisterBody, await read_json(request, request.app.state.settings.max_body_bytes))
-    result = await request.app.state.db.write(register, ctx, body.command())
+    plan = plan_registration(ctx, body.command())
+    result = await request.app.state.db.write(apply_registration, ctx, plan)
     return JSONResponse(
         {
             "createdId": result.customer_id,
