@@ -1,8 +1,9 @@
 """Where the machine's CPU went during one measured run (Linux /proc).
 
 The machine is small (2 cores) and may be shared, so each run records the CPU of the server
-process, of the database server (PostgreSQL: the postmaster and its backends), of the load
-generator, and of everything else; a busy "other" means the figures were disturbed.
+(its process and every process under it: API processes, the delivery worker), of the
+database server (PostgreSQL: the postmaster and its backends), of the load generator, and
+of everything else; a busy "other" means the figures were disturbed.
 """
 
 from __future__ import annotations
@@ -16,29 +17,43 @@ from pathlib import Path
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu(pid: int) -> float:
-    """User plus system CPU seconds of one process so far (0 if it is gone)."""
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (None if the process is gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _cpu_seconds(fields: list[str]) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def process_cpu(pid: int) -> float:
+    """User plus system CPU seconds of one process so far (0 if it is gone)."""
+    fields = _stat_fields(pid)
+    return _cpu_seconds(fields) if fields else 0.0
+
+
 def tree_cpu(root: int) -> float:
-    """CPU seconds of a process and its live children (enough for a postmaster)."""
-    total = process_cpu(root)
+    """CPU seconds of a process and all its live descendants: a `patron run` with its API
+    processes and delivery worker, a uvicorn supervisor and its workers, a postmaster and
+    its backends."""
+    parents: dict[int, int] = {}
+    seconds: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == root:
-            total += (int(fields[11]) + int(fields[12])) / _TICKS
+        if entry.name.isdigit() and (fields := _stat_fields(entry.name)) is not None:
+            parents[int(entry.name)] = int(fields[1])
+            seconds[int(entry.name)] = _cpu_seconds(fields)
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += seconds.get(pid, 0.0)
+        stack.extend(children.get(pid, ()))
     return total
 
 
@@ -82,14 +97,14 @@ class CpuMeter:
         self.server_pid = server_pid
         self.database_pid = database_pid
         self._wall = time.monotonic()
-        self._server = process_cpu(server_pid)
+        self._server = tree_cpu(server_pid)
         self._database = tree_cpu(database_pid) if database_pid else 0.0
         self._own = own_cpu()
         self._machine = machine_cpu()
 
     def stop(self) -> CpuUse:
         wall = max(time.monotonic() - self._wall, 1e-9)
-        server = (process_cpu(self.server_pid) - self._server) / wall
+        server = (tree_cpu(self.server_pid) - self._server) / wall
         database = (tree_cpu(self.database_pid) - self._database) / wall if self.database_pid else None
         loadgen = (own_cpu() - self._own) / wall
         machine = (machine_cpu() - self._machine) / wall

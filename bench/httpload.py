@@ -4,7 +4,8 @@
 schedule, not when an answer comes back), and measures each latency from the request's
 scheduled send time, so a server that falls behind shows its whole backlog in the
 percentiles (no coordinated omission). `sequential` times requests one after another on one
-keep-alive connection. Only what Patron and uvicorn send is parsed: a status line, headers
+keep-alive connection; `send_all` sends a batch as fast as the server answers (to set data
+up, untimed). Only what Patron and uvicorn send is parsed: a status line, headers
 and a Content-Length body.
 """
 
@@ -22,11 +23,20 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def build_get(host: str, port: int, path: str, authorization: str | None) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
+def build_request(
+    method: str, host: str, port: int, path: str, authorization: str | None, body: bytes | None = None
+) -> bytes:
+    """One HTTP/1.1 request, ready to write; a body is sent as JSON."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"]
     if authorization:
         lines.append(f"Authorization: {authorization}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+
+def build_get(host: str, port: int, path: str, authorization: str | None) -> bytes:
+    return build_request("GET", host, port, path, authorization)
 
 
 class Connection:
@@ -232,6 +242,33 @@ async def sequential(host: str, port: int, request: bytes, repeats: int) -> tupl
     finally:
         conn.close()
     return latencies, non2xx, body
+
+
+async def send_all(host: str, port: int, requests: Sequence[bytes], connections: int) -> list[int]:
+    """Send every request once, over `connections` keep-alive connections, as fast as the
+    server answers; return the statuses in request order (0: no answer)."""
+    statuses = [0] * len(requests)
+    pending = iter(range(len(requests)))
+
+    async def worker() -> None:
+        conn: Connection | None = None
+        try:
+            for index in pending:
+                try:
+                    if conn is None:
+                        conn = await Connection.open(host, port)
+                    statuses[index], _, close = await conn.request(requests[index])
+                except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+                    close = True
+                if close and conn is not None:
+                    conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(connections, len(requests))))))
+    return statuses
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

@@ -146,12 +146,22 @@ class Processes:
             time.sleep(0.1)
         raise BenchError(f"{name} did not answer {ready_path} within {timeout:.0f} s:\n{server.log_tail()}")
 
-    def start_patron(self, name: str, database_url: str) -> Server:
+    def start_patron(self, name: str, database_url: str, workers: int | None = None) -> Server:
+        """`patron run` as `make run` serves it (API processes: PATRON_WORKERS, by default
+        Patron's own choice; the delivery worker in a child process), with every answer
+        carrying `x-patron-statements`."""
         port = free_port()
-        env = self.patron_env(database_url) | {"PATRON_HOST": "127.0.0.1", "PATRON_PORT": str(port)}
+        env = self.patron_env(database_url) | {
+            "PATRON_HOST": "127.0.0.1",
+            "PATRON_PORT": str(port),
+            "PATRON_STATEMENT_HEADER": "true",
+        }
+        if workers is not None:
+            env["PATRON_WORKERS"] = str(workers)
         return self.start_server(name, [str(PATRON), "run", "--port", str(port)], env, port, "/health")
 
-    def start_bare(self) -> Server:
+    def start_bare(self, processes: int) -> Server:
+        """The bare app, served by uvicorn with `processes` processes (one: no supervisor)."""
         port = free_port()
         argv = [
             str(BIN / "uvicorn"),
@@ -163,7 +173,7 @@ class Processes:
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(processes),
             "--loop",
             "uvloop",
             "--http",
@@ -172,21 +182,23 @@ class Processes:
             "--log-level",
             "warning",
         ]
-        return self.start_server("bare", argv, dict(os.environ), port, "/ping")
+        return self.start_server(f"bare-x{processes}", argv, dict(os.environ), port, "/ping")
 
     def stop_server(self, server: Server) -> None:
         terminate(server.process)
 
     # PostgreSQL ------------------------------------------------------------------------
 
-    def start_postgres(self) -> tuple[str, Path, Callable[[], None]]:
-        """Start a throwaway PostgreSQL server as the tests do; return its URL, its folder and
-        a stop function (calling it early is fine: the stop on close then does nothing)."""
+    def start_postgres(self, durable: bool = True) -> tuple[str, Path, Callable[[], None]]:
+        """Start a throwaway PostgreSQL server as the tests do, but durable by default (fsync,
+        synchronous commit and full-page writes on, as SQLite keeps synchronous=FULL); return
+        its URL, its folder and a stop function (calling it early is fine: the stop on close
+        then does nothing)."""
         if str(REPO) not in sys.path:
             sys.path.insert(0, str(REPO))
         from tests import pg
 
-        server = pg.start()
+        server = pg.start(durable=durable)
         stopped = False
 
         def stop() -> None:

@@ -14,10 +14,19 @@ from cpu import CpuUse
 
 @dataclass(frozen=True)
 class Target:
-    """A goal printed beside a figure; informational, never asserted."""
+    """A goal printed beside a figure; informational, never asserted. `check` says whether a
+    row meets it, or gives the reason it cannot be judged from this run."""
 
     text: str
-    met: Callable[[Row], bool]
+    check: Callable[[Row], bool | str]
+
+    def verdict(self, row: Row) -> str:
+        result = self.check(row)
+        if isinstance(result, str):
+            return f"not judged ({result})"
+        if row.errors:
+            return "MISSED (errors)"
+        return "met" if result else "MISSED"
 
 
 @dataclass
@@ -25,11 +34,13 @@ class Row:
     engine: str
     scenario: str
     load: str  # "c=32" (closed loop, 32 connections) or "1000/s" (open loop, offered rate)
+    processes: int  # processes serving the API (uvicorn workers)
     rps: float
     p50_ms: float
     p99_ms: float
     errors: int
     raw: dict[str, Any]
+    statements: list[int] | None = None  # x-patron-statements of the probe requests
     cpu: CpuUse | None = None
     bare: Row | None = None
     target: Target | None = None
@@ -49,22 +60,33 @@ class Row:
     def target_text(self) -> str:
         if self.target is None:
             return ""
-        return f"{self.target.text}: {'met' if self.target.met(self) else 'MISSED'}"
+        return f"{self.target.text}: {self.target.verdict(self)}"
+
+    def statements_text(self) -> str:
+        """The probes' statement counts: "9", or "9-10" when they differ."""
+        if not self.statements:
+            return "-"
+        low, high = min(self.statements), max(self.statements)
+        return str(low) if low == high else f"{low}-{high}"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "engine": self.engine,
             "scenario": self.scenario,
             "load": self.load,
+            "processes": self.processes,
             "rps": round(self.rps, 1),
             "p50_ms": self.p50_ms,
             "p99_ms": self.p99_ms,
             "errors": self.errors,
+            "statements_per_request": self.statements,
             "cpu_cores": None if self.cpu is None else self.cpu.to_json(),
             "bare": None
             if self.bare is None
             else {
                 "scenario": self.bare.scenario,
+                "load": self.bare.load,
+                "processes": self.bare.processes,
                 "rps": round(self.bare.rps, 1),
                 "p50_ms": self.bare.p50_ms,
                 "p99_ms": self.bare.p99_ms,
@@ -73,7 +95,7 @@ class Row:
             "ratio_to_bare": None if self.ratio is None else round(self.ratio, 4),
             "target": None
             if self.target is None
-            else {"text": self.target.text, "met": self.target.met(self)},
+            else {"text": self.target.text, "verdict": self.target.verdict(self)},
             "notes": self.notes,
             "raw": self.raw,
         }
@@ -98,42 +120,57 @@ HEADER = (
     "engine",
     "scenario",
     "load",
+    "procs",
     "req/s",
     "p50 ms",
     "p99 ms",
     "errors",
+    "stmts/req",
     "srv cpu",
+    "bare",
     "bare req/s",
-    "bare p50",
     "bare p99",
     "ratio",
     "target",
 )
-RIGHT = {"req/s", "p50 ms", "p99 ms", "errors", "srv cpu", "bare req/s", "bare p50", "bare p99", "ratio"}
+RIGHT = {
+    "procs",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "stmts/req",
+    "srv cpu",
+    "bare req/s",
+    "bare p99",
+    "ratio",
+}
+
+
+def _cells(row: Row) -> list[str]:
+    bare = row.bare
+    return [
+        row.engine,
+        row.scenario,
+        row.load,
+        str(row.processes),
+        _num(row.rps, 0),
+        _num(row.p50_ms, 2),
+        _num(row.p99_ms, 2),
+        f"{row.errors:,}",
+        row.statements_text() if row.engine != "bare" else "-",
+        _cpu(row.cpu),
+        "-" if bare is None else bare.scenario.split()[0],
+        "-" if bare is None else _num(bare.rps, 0),
+        "-" if bare is None else _num(bare.p99_ms, 2),
+        "-" if row.ratio is None else f"{row.ratio:.3f}",
+        row.target_text(),
+    ]
 
 
 def table(rows: Sequence[Row]) -> str:
     """The rows as an aligned text table."""
-    cells = [list(HEADER)]
-    for row in rows:
-        bare = row.bare
-        cells.append(
-            [
-                row.engine,
-                row.scenario,
-                row.load,
-                _num(row.rps, 0),
-                _num(row.p50_ms, 2),
-                _num(row.p99_ms, 2),
-                f"{row.errors:,}",
-                _cpu(row.cpu),
-                "-" if bare is None else _num(bare.rps, 0),
-                "-" if bare is None else _num(bare.p50_ms, 2),
-                "-" if bare is None else _num(bare.p99_ms, 2),
-                "-" if row.ratio is None else f"{row.ratio:.3f}",
-                row.target_text(),
-            ]
-        )
+    cells = [list(HEADER)] + [_cells(row) for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(HEADER))]
     lines = []
     for n, line in enumerate(cells):

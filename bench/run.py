@@ -1,5 +1,6 @@
-"""`make bench`: Patron's throughput and latency on SQLite and PostgreSQL, beside a bare
-FastAPI app measured in the same run. A benchmark that prints figures, never a test.
+"""`make bench`: Patron's throughput and latency on SQLite and PostgreSQL, each figure beside
+a bare FastAPI app served with as many processes and measured in the same run. A benchmark
+that prints figures, never a test.
 
 See bench/README.md for the scenarios and flags. Every server this starts is stopped and
 every temporary file removed when it ends, also on failure or Ctrl-C.
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -24,10 +26,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
-from cpu import CpuMeter, CpuUse, process_cpu
-from httpload import OpenLoopResult, build_get, open_loop, run_async, sequential, summarize
+from cpu import CpuMeter, CpuUse, tree_cpu
+from httpload import (
+    OpenLoopResult,
+    build_get,
+    build_request,
+    open_loop,
+    run_async,
+    send_all,
+    sequential,
+    summarize,
+)
 from procs import (
     PATRON,
     REPO,
@@ -43,15 +54,50 @@ from wrk import ensure_wrk, run_wrk
 RESULTS = REPO / "bench" / "results"
 ENGINES = ("sqlite", "postgres")
 NAME_PREFIXES = ("tom", "pri", "ra", "sha", "saw", "meer", "vikram", "zh")
+METHODS = ("GET", "POST", "PUT")
 
 OTHER_CPU_WARNING = 0.25  # cores used by unrelated processes during a run before a note says so
+PROBES = 3  # requests per scenario that read x-patron-statements before the load
+# Customers the lookup, details and update scenarios cycle over: more than the 4,096 recent
+# mobile normalisations a Patron process keeps (src/patron/customers/domain.py), so cycling
+# through them never hits that cache, as a till serving a real customer base rarely would.
+LOOKUP_KEYS = 5_000
+SEARCH_PAGE = 100  # the search API's largest page
+
+# Targets (issue 7, section 3): stated for the default load shapes below.
+TARGET_CONNECTIONS = 32
+TARGET_RATE = 1000.0
+TARGET_SEARCH_CUSTOMERS = 100_000
+
+
+def share_of_bare(share: float, method: str) -> Target:
+    def check(row: Row) -> bool | str:
+        return "no bare figure" if row.ratio is None else row.ratio >= share
+
+    return Target(f">= {share:g} x bare {method}", check)
+
 
 TARGETS = {
-    ("sqlite", "register"): Target(">= 1,000/s", lambda r: r.rps >= 1000),
-    ("sqlite", "lookup"): Target(">= 3,000/s", lambda r: r.rps >= 3000),
-    ("sqlite", "lookup open"): Target("p99 < 15 ms", lambda r: r.p99_ms < 15),
-    ("sqlite", "search"): Target("p50 < 20 ms (100,000 customers)", lambda r: r.p50_ms < 20),
+    "register": share_of_bare(0.14, "POST"),
+    "lookup": share_of_bare(0.33, "GET"),
+    "lookup open": Target("p99 < 15 ms", lambda r: r.p99_ms < 15),
+    "details": share_of_bare(0.2, "GET"),
+    "update": share_of_bare(0.12, "PUT"),
 }
+
+
+def search_target(customers: int) -> Target:
+    def check(row: Row) -> bool | str:
+        if customers < TARGET_SEARCH_CUSTOMERS:
+            return f"{customers:,} customers, not {TARGET_SEARCH_CUSTOMERS:,}"
+        return row.p50_ms < 20
+
+    return Target(f"p50 < 20 ms at {TARGET_SEARCH_CUSTOMERS:,} customers", check)
+
+
+def method_of(scenario: str) -> str:
+    """The HTTP method a scenario sends, which picks the bare figure it is compared with."""
+    return {"register": "POST", "update": "PUT"}.get(scenario, "GET")
 
 
 # Settings and the log ---------------------------------------------------------------------
@@ -66,6 +112,7 @@ class Settings:
     rate: float
     open_connections: int
     engines: tuple[str, ...]
+    workers: int | None
     search_customers: int
     search_snapshot: Path | None
     output: Path
@@ -101,7 +148,13 @@ def parse_args(argv: Sequence[str]) -> Settings:
     parser.add_argument(
         "--engines",
         default=",".join(ENGINES),
-        help="comma-separated engines for register/lookup (default sqlite,postgres)",
+        help="comma-separated engines (default sqlite,postgres)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="API processes for Patron (PATRON_WORKERS) and the bare app alike "
+        "(default: Patron's own, 1 on SQLite and one per core on PostgreSQL)",
     )
     parser.add_argument(
         "--search-customers",
@@ -133,6 +186,8 @@ def parse_args(argv: Sequence[str]) -> Settings:
         parser.error("need --duration >= 1, --warmup >= 0, --connections >= 1, --threads >= 1, --rate > 0")
     if args.open_connections < 1 or not 0 <= search <= 1_000_000:
         parser.error("need --open-connections >= 1 and --search-customers from 0 to 1,000,000")
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        parser.error("need --workers from 1 to 64")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Settings(
         duration=duration,
@@ -142,11 +197,23 @@ def parse_args(argv: Sequence[str]) -> Settings:
         rate=args.rate,
         open_connections=args.open_connections,
         engines=engines,
+        workers=args.workers,
         search_customers=search,
         search_snapshot=args.search_snapshot,
         output=args.output or RESULTS / f"bench-{stamp}.json",
         keep_temp=args.keep_temp,
     )
+
+
+def api_processes(engine: str, workers: int | None) -> int:
+    """The processes `patron run` serves the API with on `engine`: --workers, else Patron's own
+    rule (PATRON_WORKERS if set, else 1 on SQLite and one per core on PostgreSQL)."""
+    if workers is not None:
+        return workers
+    from patron.config import Settings as PatronSettings
+
+    url = "sqlite+aiosqlite:///patron.db" if engine == "sqlite" else "postgresql+asyncpg://localhost/patron"
+    return PatronSettings(database_url=url).api_processes
 
 
 _STARTED = time.monotonic()
@@ -156,7 +223,94 @@ def log(message: str) -> None:
     print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
+# Requests -----------------------------------------------------------------------------------
+
+
+class Call(NamedTuple):
+    """One request: method, path and JSON body."""
+
+    method: str
+    path: str
+    body: bytes | None = None
+
+
+def register_body(mobile: str) -> bytes:
+    """The registration lua/register.lua sends (Tom Sawyer, INSTORE, loyalty, one mobile)."""
+    profile = {
+        "firstName": "Tom",
+        "lastName": "Sawyer",
+        "source": "INSTORE",
+        "identifiers": [{"type": "mobile", "value": mobile}],
+    }
+    return json.dumps({"loyaltyInfo": {"loyaltyType": "loyalty"}, "profiles": [profile]}).encode()
+
+
+def update_body(first_name: str) -> bytes:
+    """The update lua/update.lua sends: a new first name."""
+    return json.dumps({"profiles": [{"firstName": first_name, "lastName": "Sawyer"}]}).encode()
+
+
+def probe_mobile(run: int, serial: int) -> str:
+    """A mobile outside the ranges of lua/register.lua's runs 0 and 1 ("9198", run, 7 digits)."""
+    return f"9198{run}{serial:07d}"
+
+
+def lookup_path(mobile: str) -> str:
+    return "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=" + mobile
+
+
+def details_path(customer_id: int) -> str:
+    return f"/v2/customers/{customer_id}?source=ALL"
+
+
+def update_path(customer_id: int) -> str:
+    return f"/v2/customers/{customer_id}?source=INSTORE"
+
+
+def search_path(q: str, limit: int = 10, offset: int = 0) -> str:
+    query = {"q": q, "limit": limit} | ({"offset": offset} if offset else {})
+    return "/v2/customers/search?" + urllib.parse.urlencode(query)
+
+
+@dataclass
+class Probe:
+    """The statement counts the probe requests reported, and what went wrong."""
+
+    statements: list[int] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def probe(server: Server, calls: Sequence[Call], auth: str) -> Probe:
+    """Send each call once and read `x-patron-statements` from its answer."""
+    result = Probe()
+    for call in calls:
+        headers = {"Authorization": auth} | ({"Content-Type": "application/json"} if call.body else {})
+        request = urllib.request.Request(
+            server.base_url + call.path, data=call.body, method=call.method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                header = response.headers.get("x-patron-statements")
+        except urllib.error.HTTPError as exc:
+            result.failures.append(f"probe {call.method} {call.path} answered {exc.code}")
+            continue
+        if header is None:
+            result.failures.append(f"probe {call.method} {call.path}: no x-patron-statements header")
+        else:
+            result.statements.append(int(header))
+    return result
+
+
 # One run ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    """A server under measurement: the engine behind it and how many processes serve it."""
+
+    server: Server
+    engine: str  # "bare", "sqlite" or "postgres"
+    processes: int
 
 
 @dataclass
@@ -165,8 +319,9 @@ class Bench:
     procs: Processes
     workdir: Path
     wrk: str
+    processes: dict[str, int]  # API processes per engine
     rows: list[Row] = field(default_factory=list)
-    bare: dict[str, Row] = field(default_factory=dict)
+    bare: dict[tuple[int, str, str], Row] = field(default_factory=dict)  # (processes, method, load)
     extra: dict[str, Any] = field(default_factory=dict)
     database_pid: int | None = None  # PostgreSQL's postmaster while an engine runs on it
 
@@ -174,63 +329,70 @@ class Bench:
 
     def closed(
         self,
-        server: Server,
-        engine: str,
+        at: Served,
         scenario: str,
         script: str,
         env: dict[str, str],
         *,
         connections: int | None = None,
         warm_env: dict[str, str] | None = None,
+        probes: Sequence[Call] = (),
+        auth: str = "",
     ) -> Row:
-        """Warm up, then measure with wrk at a fixed number of connections."""
+        """Probe, warm up, then measure with wrk at a fixed number of connections."""
         s = self.settings
         conns = connections or s.connections
-        if s.warmup > 0:
-            run_wrk(
+        checked = probe(at.server, probes, auth) if probes else None
+
+        def go(duration: float, script_env: dict[str, str]) -> Any:
+            return run_wrk(
                 self.wrk,
-                server.base_url,
+                at.server.base_url,
                 script,
                 connections=conns,
                 threads=s.threads,
-                duration=s.warmup,
-                env=warm_env or env,
+                duration=duration,
+                env=script_env,
             )
-        settle(server)
-        meter = CpuMeter(server.pid, self.database_pid)
-        result = run_wrk(
-            self.wrk,
-            server.base_url,
-            script,
-            connections=conns,
-            threads=s.threads,
-            duration=s.duration,
-            env=env,
-        )
+
+        if s.warmup > 0:
+            go(s.warmup, warm_env or env)
+        settle(at.server)
+        meter = CpuMeter(at.server.pid, self.database_pid)
+        result = go(s.duration, env)
         row = Row(
-            engine,
+            at.engine,
             scenario,
             f"c={conns}",
+            at.processes,
             result.rps,
             result.latency_ms["p50"],
             result.latency_ms["p99"],
             result.errors,
             raw=result.to_json(),
         )
-        return self._add(row, meter.stop())
+        return self._add(row, meter.stop(), checked)
 
     def opened(
-        self, server: Server, engine: str, scenario: str, paths: Sequence[str], auth: str | None
+        self,
+        at: Served,
+        scenario: str,
+        calls: Sequence[Call],
+        *,
+        auth: str | None = None,
+        probes: Sequence[Call] = (),
     ) -> Row:
-        """Warm up, then offer a fixed rate of GETs (open loop) and measure from the schedule."""
+        """Probe, warm up, then offer a fixed rate (open loop) and measure from the schedule."""
         s = self.settings
-        requests = [build_get("127.0.0.1", server.port, path, auth) for path in paths]
+        port = at.server.port
+        requests = [build_request(c.method, "127.0.0.1", port, c.path, auth, c.body) for c in calls]
+        checked = probe(at.server, probes, auth or "") if probes else None
 
         def go(duration: float) -> OpenLoopResult:
             return run_async(
                 open_loop(
                     "127.0.0.1",
-                    server.port,
+                    port,
                     requests,
                     rate=s.rate,
                     duration=duration,
@@ -241,14 +403,15 @@ class Bench:
 
         if s.warmup > 0:
             go(s.warmup)
-        settle(server)
-        meter = CpuMeter(server.pid, self.database_pid)
+        settle(at.server)
+        meter = CpuMeter(at.server.pid, self.database_pid)
         result = go(s.duration)
         cpu = meter.stop()
         row = Row(
-            engine,
+            at.engine,
             scenario,
             f"{s.rate:g}/s",
+            at.processes,
             result.achieved_rate,
             result.latency_ms["p50"],
             result.latency_ms["p99"],
@@ -261,38 +424,74 @@ class Bench:
             )
         if result.max_send_lag_ms > 5:
             row.notes.append(f"the generator fell up to {result.max_send_lag_ms:.1f} ms behind its schedule")
-        return self._add(row, cpu)
+        return self._add(row, cpu, checked)
 
-    def _add(self, row: Row, cpu: CpuUse) -> Row:
+    def _add(self, row: Row, cpu: CpuUse, checked: Probe | None) -> Row:
         row.cpu = cpu
         if cpu.other > OTHER_CPU_WARNING:
             row.notes.append(f"other processes used {cpu.other:.2f} cores during the run: figures disturbed")
-        row.target = TARGETS.get((row.engine, row.scenario.split(" (")[0]))
-        row.bare = self.bare.get(row.load) if row.engine != "bare" else None
+        if checked is not None:
+            row.statements = checked.statements
+            row.notes.extend(checked.failures)
+        if row.engine != "bare":
+            base = row.scenario.split(" (")[0]
+            row.bare = self.bare.get((row.processes, method_of(base), row.load))
+            row.target = self._target(base, row.load)
         self.rows.append(row)
         bare = f"; bare {row.bare.rps:,.0f}/s" if row.bare else ""
+        stmts = f", {row.statements_text()} stmts/req" if row.statements else ""
         log(
-            f"{row.engine} {row.scenario} {row.load}: {row.rps:,.0f} req/s, p50 {row.p50_ms:.2f} ms, "
-            f"p99 {row.p99_ms:.2f} ms, {row.errors} errors{bare}"
+            f"{row.engine} {row.scenario} {row.load} x{row.processes}: {row.rps:,.0f} req/s, "
+            f"p50 {row.p50_ms:.2f} ms, p99 {row.p99_ms:.2f} ms, {row.errors} errors{stmts}{bare}"
         )
         return row
+
+    def _target(self, scenario: str, load: str) -> Target | None:
+        """The target of a scenario, for the load shape it is stated for."""
+        if load == f"{TARGET_RATE:g}/s":
+            return TARGETS.get(scenario) if scenario.endswith(" open") else None
+        if load != f"c={TARGET_CONNECTIONS}":
+            return None
+        if scenario == "search":
+            return search_target(self.settings.search_customers)
+        return TARGETS.get(scenario)
 
     # Scenarios ------------------------------------------------------------------------
 
     def run_bare(self) -> None:
-        log("bare FastAPI app (uvicorn, uvloop, httptools, 1 process)")
-        server = self.procs.start_bare()
-        paths = self._paths_file("bare", ["/ping"])
-        env = {"BENCH_PATHS_FILE": str(paths)}
-        loads = {self.settings.connections}
-        if self.settings.search_customers:
+        """The bare app at every process count an engine (or search) is served with, for each
+        method and load shape."""
+        s = self.settings
+        counts = {self.processes[engine] for engine in s.engines}
+        loads = {s.connections}
+        if s.search_customers:
+            counts.add(self.processes["sqlite"])
             loads.add(1)
-        for conns in sorted(loads, reverse=True):
-            row = self.closed(server, "bare", "GET /ping", "paths.lua", env, connections=conns)
-            self.bare[row.load] = row
-        row = self.opened(server, "bare", "GET /ping open", ["/ping"], None)
-        self.bare[row.load] = row
-        self.procs.stop_server(server)
+        for processes in sorted(counts):
+            log(f"bare FastAPI app (uvicorn, uvloop, httptools, {processes} process(es))")
+            at = Served(self.procs.start_bare(processes), "bare", processes)
+            ping = self._paths_file("bare", ["/ping"])
+            scripts = {
+                "GET": ("paths.lua", {"BENCH_PATHS_FILE": str(ping)}),
+                "POST": ("register.lua", {"BENCH_PATH": "/ping"}),
+                "PUT": ("update.lua", {"BENCH_PATHS_FILE": str(ping)}),
+            }
+            bodies = {"GET": None, "POST": register_body("919800000000"), "PUT": update_body("Tom")}
+            for method in METHODS:
+                script, env = scripts[method]
+                for conns in sorted(loads, reverse=True):
+                    row = self.closed(
+                        at,
+                        f"{method} /ping",
+                        script,
+                        env | {"BENCH_RUN": "1"},
+                        connections=conns,
+                        warm_env=env | {"BENCH_RUN": "0"},
+                    )
+                    self.bare[(processes, method, row.load)] = row
+                row = self.opened(at, f"{method} /ping", [Call(method, "/ping", bodies[method])])
+                self.bare[(processes, method, row.load)] = row
+            self.procs.stop_server(at.server)
 
     def run_engine(self, engine: str) -> None:
         if engine == "sqlite":
@@ -301,34 +500,63 @@ class Bench:
             url = f"sqlite+aiosqlite:///{folder / 'patron.db'}"
             stop_db: Callable[[], None] = lambda: None  # noqa: E731  (the temp dir goes at the end)
         else:
-            url, root, stop_db = self.procs.start_postgres()
+            url, root, stop_db = self.procs.start_postgres(durable=True)
             self.database_pid = postmaster_pid(root)
-            log(f"started a throwaway PostgreSQL server (tests/pg.py) in {root}")
-        log(f"{engine}: creating an org; starting `patron run`")
+            log(f"started a durable throwaway PostgreSQL server (tests/pg.py) in {root}")
+        processes = self.processes[engine]
+        log(f"{engine}: creating an org; starting `patron run` ({processes} API process(es))")
         creds = self.procs.create_org(url, f"bench-{engine}")
-        server = self.procs.start_patron(f"patron-{engine}", url)
+        server = self.procs.start_patron(f"patron-{engine}", url, self.settings.workers)
+        at = Served(server, engine, processes)
         auth = creds.basic_auth()
         try:
-            self.closed(
-                server,
-                engine,
-                "register",
-                "register.lua",
-                {"BENCH_AUTH": auth, "BENCH_RUN": "1"},
-                warm_env={"BENCH_AUTH": auth, "BENCH_RUN": "0"},
-            )
-            mobiles = registered_mobiles(server, auth)
-            paths = [
-                "/v2/customers/lookup?source=INSTORE&identifierName=mobile&identifierValue=" + m
-                for m in mobiles
-            ]
-            env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(f"lookup-{engine}", paths))}
-            self.closed(server, engine, "lookup", "paths.lua", env)
-            self.opened(server, engine, "lookup open", paths, auth)
+            self._register(at, auth)
+            keys = customer_keys(server, auth, LOOKUP_KEYS)
+            self.extra.setdefault("keys", {})[engine] = len(keys)
+            log(f"{engine}: lookup, details and update cycle over {len(keys):,} customers")
+            self._reads(at, auth, keys)
+            self._update(at, auth, [customer_id for customer_id, _ in keys])
         finally:
             self.procs.stop_server(server)
             stop_db()
             self.database_pid = None
+
+    def _register(self, at: Served, auth: str) -> None:
+        probes = [Call("POST", "/v2/customers", register_body(probe_mobile(9, n))) for n in range(PROBES)]
+        self.closed(
+            at,
+            "register",
+            "register.lua",
+            {"BENCH_AUTH": auth, "BENCH_RUN": "1"},
+            warm_env={"BENCH_AUTH": auth, "BENCH_RUN": "0"},
+            probes=probes,
+            auth=auth,
+        )
+
+    def _reads(self, at: Served, auth: str, keys: Sequence[tuple[int, str]]) -> None:
+        lookups = [lookup_path(mobile) for _, mobile in keys]
+        details = [details_path(customer_id) for customer_id, _ in keys]
+        env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(f"lookup-{at.engine}", lookups))}
+        probes = [Call("GET", path) for path in lookups[:PROBES]]
+        self.closed(at, "lookup", "paths.lua", env, probes=probes, auth=auth)
+        self.opened(at, "lookup open", [Call("GET", path) for path in lookups], auth=auth, probes=probes)
+        env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(f"details-{at.engine}", details))}
+        probes = [Call("GET", path) for path in details[:PROBES]]
+        self.closed(at, "details", "paths.lua", env, probes=probes, auth=auth)
+
+    def _update(self, at: Served, auth: str, customer_ids: Sequence[int]) -> None:
+        paths = [update_path(customer_id) for customer_id in customer_ids]
+        env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(f"update-{at.engine}", paths))}
+        probes = [Call("PUT", path, update_body(f"Probe{n}")) for n, path in enumerate(paths[:PROBES])]
+        self.closed(
+            at,
+            "update",
+            "update.lua",
+            env | {"BENCH_RUN": "1"},
+            warm_env=env | {"BENCH_RUN": "0"},
+            probes=probes,
+            auth=auth,
+        )
 
     def run_search(self) -> None:
         count = self.settings.search_customers
@@ -337,15 +565,17 @@ class Bench:
         db_file = folder / "patron.db"
         url = f"sqlite+aiosqlite:///{db_file}"
         creds = self._search_database(url, db_file, count)
-        server = self.procs.start_patron("patron-search", url)
+        server = self.procs.start_patron("patron-search", url, self.settings.workers)
+        at = Served(server, "sqlite", self.processes["sqlite"])
         auth = creds.basic_auth()
         try:
             queries = search_queries(server, auth)
             paths = [search_path(q) for _, q in queries]
             env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file("search", paths))}
+            probes = [Call("GET", path) for path in paths[:PROBES]]
             scenario = f"search ({count:,} customers)"
-            self.closed(server, "sqlite", scenario, "paths.lua", env)
-            self.closed(server, "sqlite", scenario, "paths.lua", env, connections=1)
+            self.closed(at, scenario, "paths.lua", env, probes=probes, auth=auth)
+            self.closed(at, scenario, "paths.lua", env, connections=1, probes=probes, auth=auth)
             self.extra["search_queries"] = self._search_breakdown(server, auth, queries)
         finally:
             self.procs.stop_server(server)
@@ -460,12 +690,13 @@ def drain_seconds(duration: float) -> float:
 
 
 def settle(server: Server, idle_cores: float = 0.2, timeout: float = 60.0) -> None:
-    """Wait until the server has worked off what a warm-up left queued (its CPU use drops)."""
+    """Wait until the server (all its processes) has worked off what a warm-up left queued:
+    its CPU use drops."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        before = process_cpu(server.pid)
+        before = tree_cpu(server.pid)
         time.sleep(0.25)
-        if (process_cpu(server.pid) - before) / 0.25 < idle_cores:
+        if (tree_cpu(server.pid) - before) / 0.25 < idle_cores:
             return
     log(f"{server.name} still busy {timeout:.0f} s after the warm-up; measuring anyway")
 
@@ -474,10 +705,6 @@ def get_json(server: Server, path: str, auth: str) -> Any:
     request = urllib.request.Request(server.base_url + path, headers={"Authorization": auth})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
-
-
-def search_path(q: str) -> str:
-    return "/v2/customers/search?" + urllib.parse.urlencode({"q": q, "limit": 10})
 
 
 def matched_values(document: Any, id_type: str) -> list[str]:
@@ -489,12 +716,42 @@ def matched_values(document: Any, id_type: str) -> list[str]:
     ]
 
 
-def registered_mobiles(server: Server, auth: str) -> list[str]:
-    """Up to 100 mobiles the register run stored, found through the search API."""
-    mobiles = matched_values(get_json(server, "/v2/customers/search?q=9198&limit=100", auth), "mobile")
-    if not mobiles:
-        raise BenchError("the register run stored no customer, so there is nothing to look up")
-    return mobiles
+def stored_customers(server: Server, auth: str, want: int) -> list[tuple[int, str]]:
+    """Up to `want` (customer id, mobile) pairs of stored customers, paging the search API."""
+    found: dict[int, str] = {}
+    offset = 0
+    while len(found) < want:
+        document = get_json(server, search_path("9198", SEARCH_PAGE, offset), auth)
+        hits = document.get("data", [])
+        for hit in hits:
+            mobiles = [m["idValue"] for m in hit.get("matchedIdentifiers", []) if m.get("idType") == "mobile"]
+            if mobiles:
+                found.setdefault(int(hit["userId"]), str(mobiles[0]))
+        if len(hits) < SEARCH_PAGE:
+            break
+        offset += SEARCH_PAGE
+    return list(found.items())[:want]
+
+
+def customer_keys(server: Server, auth: str, want: int) -> list[tuple[int, str]]:
+    """`want` customers the reads and updates cycle over: those the register runs stored,
+    topped up by registering more when they were fewer (a slow server)."""
+    keys = stored_customers(server, auth, want)
+    missing = want - len(keys)
+    if missing > 0:
+        log(f"the register runs stored {len(keys):,} customers; registering {missing:,} more")
+        requests = [
+            build_request("POST", "127.0.0.1", server.port, "/v2/customers", auth, register_body(m))
+            for m in (probe_mobile(2, n) for n in range(missing))
+        ]
+        statuses = run_async(send_all("127.0.0.1", server.port, requests, 32))
+        failed = sum(1 for status in statuses if not 200 <= status <= 299)
+        if failed:
+            log(f"{failed:,} of those registrations failed")
+        keys = stored_customers(server, auth, want)
+    if not keys:
+        raise BenchError("no customer is stored, so there is nothing to look up")
+    return keys
 
 
 def search_queries(server: Server, auth: str) -> list[tuple[str, str]]:
@@ -605,7 +862,8 @@ def main(argv: Sequence[str]) -> int:
         with Processes(workdir) as procs:
             if settings.keep_temp:
                 log(f"temporary files (kept): {workdir}")
-            bench = Bench(settings, procs, workdir, wrk)
+            processes = {engine: api_processes(engine, settings.workers) for engine in ENGINES}
+            bench = Bench(settings, procs, workdir, wrk, processes)
             bench.run_bare()
             for engine in settings.engines:
                 bench.run_engine(engine)
@@ -635,7 +893,11 @@ def main(argv: Sequence[str]) -> int:
             "open_loop_rate": settings.rate,
             "open_loop_connections": settings.open_connections,
             "engines": list(settings.engines),
+            "workers": settings.workers,
+            "api_processes": bench.processes,
             "search_customers": settings.search_customers,
+            "probes_per_scenario": PROBES,
+            "postgres_durable": True,
         },
         "machine": machine(wrk),
         "rows": [row.to_json() for row in bench.rows],
@@ -656,12 +918,23 @@ def print_report(bench: Bench) -> None:
         f"Patron benchmark: {s.duration:g} s per run after {s.warmup:g} s warm-up; closed loop with wrk "
         f"(c = connections), open loop at a fixed offered rate (latency from the scheduled send time)."
     )
+    served = ", ".join(f"{engine} {bench.processes[engine]}" for engine in s.engines)
     print(
-        "srv cpu = cores used by the server process (+ PostgreSQL's processes); "
-        "ratio = Patron req/s / bare req/s at the same load."
+        f"procs = API processes ({served}; the bare app is served with as many); PostgreSQL durable "
+        "(fsync, synchronous_commit on), SQLite synchronous=FULL."
     )
+    print(
+        f"stmts/req = x-patron-statements of {PROBES} probe requests sent before the load (min-max); "
+        "srv cpu = cores used by the server's processes (+ PostgreSQL's);"
+    )
+    print("bare = the bare app's figure for the same method, load and processes; ratio = req/s / bare req/s.")
     print()
     print(table(bench.rows))
+    if s.connections != TARGET_CONNECTIONS or s.rate != TARGET_RATE:
+        print(
+            f"\ntargets are stated for c={TARGET_CONNECTIONS} and {TARGET_RATE:,.0f}/s offered: "
+            "rows at other loads are not judged"
+        )
     notes = [(row, note) for row in bench.rows for note in row.notes]
     if notes:
         print()

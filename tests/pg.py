@@ -77,7 +77,10 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start() -> PostgresServer:
+def start(durable: bool = False) -> PostgresServer:
+    """Start a server on a free port. By default it trades durability for speed (no fsync,
+    asynchronous commit, no full-page writes), which the tests can afford; `durable=True`
+    keeps PostgreSQL's own crash-safe defaults (the benchmark's setting)."""
     bindir = _bindir()
     preexec, uid, gid = _demote()
     root = Path(tempfile.mkdtemp(prefix="patron-pg-"))
@@ -102,10 +105,9 @@ def start() -> PostgresServer:
         capture_output=True,
     )
     port = _free_port()
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
         [
             str(bindir / "pg_ctl"),

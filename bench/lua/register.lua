@@ -1,4 +1,5 @@
--- POST /v2/customers with a new, valid Indian mobile on every request.
+-- POST /v2/customers (or BENCH_PATH: the bare app's /ping) with a new, valid Indian mobile
+-- on every request.
 --
 -- A mobile is "9198" and 8 digits: one digit for the run (BENCH_RUN, so a warm-up and the
 -- measured run never collide), then a slice of 10^7 / BENCH_THREADS numbers per wrk thread,
@@ -9,6 +10,7 @@ local common = require("common")
 
 setup, response, done = common.setup, common.response, common.done
 
+local path = os.getenv("BENCH_PATH") or "/v2/customers"
 local run = tonumber(os.getenv("BENCH_RUN") or "0")
 local slice = math.floor(10000000 / tonumber(os.getenv("BENCH_THREADS") or "1"))
 local headers = common.headers({ ["Content-Type"] = "application/json" })
@@ -28,5 +30,5 @@ function request()
   local body = '{"loyaltyInfo":{"loyaltyType":"loyalty"},"profiles":[{"firstName":"Tom",' ..
     '"lastName":"Sawyer","source":"INSTORE","identifiers":[{"type":"mobile","value":"' ..
     mobile .. '"}]}]}'
-  return wrk.format("POST", "/v2/customers", headers, body)
+  return wrk.format("POST", path, headers, body)
 end

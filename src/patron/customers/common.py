@@ -14,7 +14,6 @@ from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.commands import CommChannelInput, CustomerRef, IdentifierInput, SourceAccount
 from patron.customers.domain import FieldChange, InvalidIdentifier, normalise_identifier
-from patron.customers.repository import CustomerCore
 from patron.customers.views import CustomerView
 from patron.db.sql import Q
 from patron.db.uow import UnitOfWork
@@ -177,12 +176,10 @@ async def record_changes(
     """Write the history rows of one change (who, when, where, before and after)."""
     if not changes:
         return
-    change_ids = await uow.tx.ids("change", len(changes))
     await uow.customers.insert_changes(
         [
             {
                 "org_id": ctx.org_id,
-                "change_id": cid,
                 "customer_id": customer_id,
                 "kind": kind,
                 "field_name": c.field_name,
@@ -195,7 +192,7 @@ async def record_changes(
                 "request_id": ctx.request_id,
                 "changed_at": now,
             }
-            for cid, c in zip(change_ids, changes, strict=True)
+            for c in changes
         ]
     )
 
@@ -213,27 +210,27 @@ async def find_customer(
     *,
     missing_code: int = 8015,
     lock: bool = False,
-) -> CustomerCore:
-    """The customer a request addresses, by id or by an identifier in the source account.
+) -> CustomerView:
+    """The record a request addresses, by id or by an identifier in the source account.
 
-    `lock` takes the row for the rest of the transaction (PostgreSQL), so concurrent
-    writers of one customer apply one after the other and no update is lost.
+    `lock` takes the customer row for the rest of the transaction (PostgreSQL), so
+    concurrent writers of one customer apply one after the other and no update is lost.
     """
-    repo = uow.customers
+    names = series_names(ctx.config)
     if ref.customer_id is not None:
-        customer = await repo.core(ctx.org_id, ref.customer_id, lock=lock)
-        if customer is None:
+        view = await uow.customers.view(ctx.org_id, ref.customer_id, names, lock=lock)
+        if view is None:
             raise NotFound(missing_code, message(missing_code))
-        if customer.merged_into_id is not None:
-            raise NotFound(8069, message(8069, detail=f"Use customer id {customer.merged_into_id}."))
-        return customer
+        if view.merged_into_id is not None:
+            raise NotFound(8069, message(8069, detail=f"Use customer id {view.merged_into_id}."))
+        return view
     assert ref.identifier is not None
     customer_id = await customer_id_by_identifier(
         uow, ctx, ref.identifier.name, ref.identifier.value, source, account, catalog.LOOKUP_NAMES
     )
-    customer = await repo.core(ctx.org_id, customer_id, lock=lock)
-    assert customer is not None
-    return customer
+    view = await uow.customers.view(ctx.org_id, customer_id, names, lock=lock)
+    assert view is not None
+    return view
 
 
 async def customer_id_by_identifier(
@@ -276,8 +273,3 @@ async def customer_id_by_identifier(
 
 def series_names(config: OrgConfig) -> dict[int, str]:
     return {s.series_id: s.name or s.series_code for s in config.card_series}
-
-
-async def load_view(uow: UnitOfWork, ctx: RequestContext, core: CustomerCore) -> CustomerView:
-    """The whole record around a customer row already read."""
-    return await uow.customers.view_of(ctx.org_id, core, series_names(ctx.config))

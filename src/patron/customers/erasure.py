@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from patron.context import Actor, RequestContext
-from patron.customers.common import load_view, record_changes
+from patron.customers.common import record_changes, series_names
 from patron.customers.domain import FieldChange
 from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
@@ -62,6 +62,7 @@ async def erase(uow: UnitOfWork, org_id: int, customer_id: int, reason: str, now
     if org is None or core is None:
         return 0
     config = OrgConfig.model_validate(org.config)
+    names = series_names(config)
     if core.status_label != config.pending_deletion_label:
         return 0
     # The customer's cards retire with their data: a card number is an identifier too.
@@ -79,7 +80,8 @@ async def erase(uow: UnitOfWork, org_id: int, customer_id: int, reason: str, now
     )
     await uow.customers.update_customer(org_id, core)
     ctx = RequestContext(org_id, SYSTEM, "", config)
-    view = await load_view(uow, ctx, core)
+    view = await uow.customers.view(org_id, customer_id, names)
+    assert view is not None
     first = view.profiles[0] if view.profiles else None
     source, account = (first.source, first.account_id) if first else (core.created_from_source, "")
     change = FieldChange("status", "StandardField", previous, config.deleted_label, source, account)

@@ -18,14 +18,13 @@ from patron.customers.commands import ChangeIdentifiers
 from patron.customers.common import (
     CleanIdentifier,
     clean_identifier,
-    load_view,
     lock_identifiers,
     record_changes,
     resolve_account,
     series_names,
 )
 from patron.customers.domain import FieldChange
-from patron.customers.repository import CustomerCore, remember_till
+from patron.customers.repository import CustomerCore, core_of, remember_till
 from patron.customers.views import CustomerView, IdentifierView, ProfileView, TillRef, sort_profiles
 from patron.db.base import utcnow
 from patron.db.tx import IntegrityError
@@ -52,11 +51,13 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     # Identifier locks first, then rows: the order registration takes them in, so the two
     # never wait on each other in a cycle (PostgreSQL).
     await lock_identifiers(uow, ctx.org_id, [(i.type, i.value) for i in adds])
-    core = await repo.core(ctx.org_id, cmd.customer_id, lock=True)
-    if core is None:
+    names = series_names(ctx.config)
+    view = await repo.view(ctx.org_id, cmd.customer_id, names, lock=True)
+    if view is None:
         raise NotFound(8009, message(8009))
-    if core.merged_into_id is not None:
-        raise Conflict(8067, message(8067, core.merged_into_id))
+    if view.merged_into_id is not None:
+        raise Conflict(8067, message(8067, view.merged_into_id))
+    core = core_of(view)
     cid = core.customer_id
 
     survivors: set[int] = set()
@@ -69,7 +70,6 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     if len(survivors) > 1:
         raise Conflict(8053, message(8053))
 
-    view = await load_view(uow, ctx, core)
     profile = view.profile(source, account)
     held = {(i.type, i.value) for i in profile.identifiers} if profile else set()
     for r in removes:
@@ -108,9 +108,9 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
         profiles = list(view.profiles)
     try:
         await repo.insert_identifiers(ctx.org_id, cid, added, now)
+        await uow.tx.flush()
     except IntegrityError as exc:
         raise Conflict(8007, message(8007)) from exc
-    names = series_names(ctx.config)
     cards = [c for c in view.cards if c.card_number not in {v for t, v in removed if t == catalog.CARD}]
     for plan in plans:
         cards.append(await issue_card(uow, ctx, plan, cid, now, names))
@@ -176,9 +176,9 @@ async def _merge(
     and the survivor's rows are not in this request's hands).
     """
     repo = uow.customers
-    survivor = await repo.core(ctx.org_id, survivor_id, lock=True)
-    assert survivor is not None
-    survivor_view = await load_view(uow, ctx, survivor)
+    survivor_view = await repo.view(ctx.org_id, survivor_id, series_names(ctx.config), lock=True)
+    assert survivor_view is not None
+    survivor = core_of(survivor_view)
     victim_accounts = {(p.source, p.account_id) for p in victim.profiles}
     if victim_accounts & {(p.source, p.account_id) for p in survivor_view.profiles}:
         raise Conflict(8066, message(8066))

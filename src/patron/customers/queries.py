@@ -8,7 +8,7 @@ from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.commands import CustomerRef, SearchCustomers, SourceAccount
-from patron.customers.common import customer_id_by_identifier, find_customer, load_view, resolve_account
+from patron.customers.common import customer_id_by_identifier, find_customer, resolve_account
 from patron.customers.views import CustomerView, SearchPage
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound
@@ -65,8 +65,7 @@ async def details(
         raise InvalidInput(
             8013, message(8013, detail=f"identifierName must be one of {', '.join(allowed_names)}.")
         )
-    core = await find_customer(uow, ctx, ref, source, account)
-    view = await load_view(uow, ctx, core)
+    view = await find_customer(uow, ctx, ref, source, account)
     if source != catalog.ALL_SOURCES and view.profile(source, account) is None:
         raise NotFound(8065, message(8065))
     return Details(view, source, account, embeds)

@@ -21,7 +21,6 @@ from patron.customers.common import (
     CleanIdentifier,
     clean_comm_channels,
     clean_identifier,
-    load_view,
     lock_identifiers,
     record_changes,
     resolve_account,
@@ -36,7 +35,7 @@ from patron.customers.domain import (
     validate_extended_fields,
 )
 from patron.customers.enrollments import check_enrollments, new_enrollments
-from patron.customers.repository import remember_till
+from patron.customers.repository import core_of, remember_till
 from patron.customers.views import CardView, CustomerView, IdentifierView, ProfileView, TillRef, sort_profiles
 from patron.db.base import utcnow
 from patron.db.tx import IntegrityError
@@ -174,9 +173,11 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
         if targets:
             customer_id = targets.pop()
             await _merge_into(uow, ctx, customer_id, profiles, custom, extended, cmd, now)
+            await uow.tx.flush()
             warnings.insert(0, Warning_(8050, message(8050)))
             return Registered(customer_id, warnings)
         customer_id = await _create(uow, ctx, cmd, profiles, custom, extended, registered_at, now)
+        await uow.tx.flush()
     except IntegrityError as exc:
         # A concurrent writer claimed an identifier first (PostgreSQL without the lock held
         # on every path); the request changes nothing and says why.
@@ -304,9 +305,9 @@ async def _merge_into(
     now: datetime,
 ) -> None:
     repo = uow.customers
-    core = await repo.core(ctx.org_id, customer_id, lock=True)
-    assert core is not None
-    before = await load_view(uow, ctx, core)
+    before = await repo.view(ctx.org_id, customer_id, series_names(ctx.config), lock=True)
+    assert before is not None
+    core = core_of(before)
     held = {(p.source, p.account_id) for p in before.profiles}
     for p in profiles:
         if (p.source, p.account_id) in held:

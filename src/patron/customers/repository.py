@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ from patron.customers.views import (
     sort_profiles,
 )
 from patron.db.sql import Q
-from patron.db.tx import Row, Tx
+from patron.db.tx import Row, Table, Tx
 
 _CUSTOMER_COLUMNS = (
     "customer_id, loyalty_type, status_label, merged_into_id, extended_fields, custom_fields,"
@@ -67,6 +67,27 @@ _ENROLLMENTS = Q(
     "SELECT program_id, tier_number, loyalty_points, tier_expires_at, points_expire_at, enrolled_at"
     " FROM loyalty_enrollment WHERE org_id = :org_id AND customer_id = :customer_id"
 )
+_VIEW_PG = (
+    f"SELECT {_CUSTOMER_COLUMNS},"
+    " (SELECT json_agg(json_build_array(p.source, p.account_id, p.first_name, p.last_name, p.comm_channels,"
+    " p.created_at, p.updated_at, p.created_by_till_id, p.updated_by_till_id)) FROM customer_profile p"
+    " WHERE p.org_id = c.org_id AND p.customer_id = c.customer_id),"
+    " (SELECT json_agg(json_build_array(i.source, i.account_id, i.id_type, i.value, i.created_at))"
+    " FROM customer_identifier i WHERE i.org_id = c.org_id AND i.customer_id = c.customer_id),"
+    " (SELECT json_agg(json_build_array(k.card_id, k.card_number, k.series_id, k.series_code,"
+    " k.status_label, k.card_external_id, k.extended_fields, k.custom_fields, k.issued_at, k.created_at,"
+    " k.status_changed_at, k.created_by_till_id, k.customer_id)) FROM card k"
+    " WHERE k.org_id = c.org_id AND k.customer_id = c.customer_id),"
+    " (SELECT json_agg(json_build_array(e.program_id, e.tier_number, e.loyalty_points, e.tier_expires_at,"
+    " e.points_expire_at, e.enrolled_at)) FROM loyalty_enrollment e"
+    " WHERE e.org_id = c.org_id AND e.customer_id = c.customer_id)"
+    " FROM customer c WHERE c.org_id = :org_id AND c.customer_id = :customer_id"
+)
+_VIEW = Q(postgresql=_VIEW_PG, sqlite="SELECT 1")
+_LOCK = Q(
+    postgresql="SELECT 1 FROM customer WHERE org_id = :org_id AND customer_id = :customer_id FOR UPDATE",
+    sqlite="SELECT 1",
+)
 _TILLS = Q("SELECT till_id, code, name FROM till WHERE org_id = :org_id AND till_id IN (:ids*)")
 _HOLDER_COLUMNS = "source, account_id, id_type, value, customer_id"
 # One index seek on (org_id, id_type, value) per pair. SQLite scans the org's identifiers
@@ -80,54 +101,116 @@ _HOLDERS_PG = Q(
 )
 _HOLDERS_SQLITE: dict[int, Q] = {}
 
-_INSERT_CUSTOMER = Q(
-    "INSERT INTO customer (org_id, customer_id, loyalty_type, status_label, merged_into_id, extended_fields,"
-    " custom_fields, associated_with, created_from_source, fraud_status, lifetime_purchases, registered_at,"
-    " created_at, updated_at, created_by_till_id, updated_by_till_id, version) VALUES (:org_id, :customer_id,"
-    " :loyalty_type, :status_label, NULL, :extended_fields, :custom_fields, :associated_with,"
-    " :created_from_source, 'NOT_FRAUD', 0, :registered_at, :now, :now, :till_id, :till_id, 1)"
+CUSTOMER = Table(
+    "customer",
+    (
+        ("org_id", "bigint"),
+        ("customer_id", "bigint"),
+        ("loyalty_type", "text"),
+        ("status_label", "text"),
+        ("merged_into_id", "bigint"),
+        ("extended_fields", "jsonb"),
+        ("custom_fields", "jsonb"),
+        ("associated_with", "text"),
+        ("created_from_source", "text"),
+        ("fraud_status", "text"),
+        ("lifetime_purchases", "numeric"),
+        ("registered_at", "timestamptz"),
+        ("created_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+        ("created_by_till_id", "bigint"),
+        ("updated_by_till_id", "bigint"),
+        ("version", "integer"),
+    ),
 )
+PROFILE = Table(
+    "customer_profile",
+    (
+        ("org_id", "bigint"),
+        ("customer_id", "bigint"),
+        ("source", "text"),
+        ("account_id", "text"),
+        ("first_name", "text"),
+        ("last_name", "text"),
+        ("comm_channels", "jsonb"),
+        ("created_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+        ("created_by_till_id", "bigint"),
+        ("updated_by_till_id", "bigint"),
+    ),
+)
+IDENTIFIER = Table(
+    "customer_identifier",
+    (
+        ("org_id", "bigint"),
+        ("source", "text"),
+        ("account_id", "text"),
+        ("id_type", "text"),
+        ("value", "text"),
+        ("customer_id", "bigint"),
+        ("created_at", "timestamptz"),
+    ),
+)
+CHANGE = Table(
+    "customer_change",
+    (
+        ("org_id", "bigint"),
+        ("customer_id", "bigint"),
+        ("kind", "text"),
+        ("field_name", "text"),
+        ("field_type", "text"),
+        ("previous_value", "text"),
+        ("current_value", "text"),
+        ("source", "text"),
+        ("account_id", "text"),
+        ("till_id", "bigint"),
+        ("request_id", "text"),
+        ("changed_at", "timestamptz"),
+    ),
+    sequence=("change_id", "change"),
+)
+TERM = Table(
+    "search_term",
+    (
+        ("org_id", "bigint"),
+        ("term", "text"),
+        ("customer_id", "bigint"),
+        ("id_type", "text"),
+        ("source", "text"),
+        ("account_id", "text"),
+        ("display_value", "text"),
+    ),
+)
+ENROLLMENT = Table(
+    "loyalty_enrollment",
+    (
+        ("org_id", "bigint"),
+        ("customer_id", "bigint"),
+        ("program_id", "bigint"),
+        ("tier_number", "integer"),
+        ("loyalty_points", "integer"),
+        ("tier_expires_at", "timestamptz"),
+        ("points_expire_at", "timestamptz"),
+        ("enrolled_at", "timestamptz"),
+    ),
+)
+
 _UPDATE_CUSTOMER = Q(
     "UPDATE customer SET loyalty_type = :loyalty_type, status_label = :status_label,"
     " extended_fields = :extended_fields, custom_fields = :custom_fields, associated_with = :associated_with,"
     " merged_into_id = :merged_into_id, updated_at = :updated_at, updated_by_till_id = :till_id,"
     " version = :version WHERE org_id = :org_id AND customer_id = :customer_id"
 )
-_INSERT_PROFILE = Q(
-    "INSERT INTO customer_profile (org_id, customer_id, source, account_id, first_name, last_name,"
-    " comm_channels, created_at, updated_at, created_by_till_id, updated_by_till_id) VALUES (:org_id,"
-    " :customer_id, :source, :account_id, :first_name, :last_name, :comm_channels, :created_at, :updated_at,"
-    " :created_by, :updated_by)"
-)
 _UPDATE_PROFILE = Q(
     "UPDATE customer_profile SET first_name = :first_name, last_name = :last_name,"
-    " comm_channels = :comm_channels, updated_at = :updated_at, updated_by_till_id = :updated_by"
+    " comm_channels = :comm_channels, updated_at = :updated_at, updated_by_till_id = :updated_by_till_id"
     " WHERE org_id = :org_id AND customer_id = :customer_id AND source = :source AND account_id = :account_id"
-)
-_INSERT_IDENTIFIER = Q(
-    "INSERT INTO customer_identifier (org_id, source, account_id, id_type, value, customer_id, created_at)"
-    " VALUES (:org_id, :source, :account_id, :id_type, :value, :customer_id, :now)"
 )
 _DELETE_IDENTIFIER = Q(
     "DELETE FROM customer_identifier WHERE org_id = :org_id AND source = :source"
     " AND account_id = :account_id AND id_type = :id_type AND value = :value"
 )
-_INSERT_CHANGE = Q(
-    "INSERT INTO customer_change (org_id, change_id, customer_id, kind, field_name, field_type,"
-    " previous_value, current_value, source, account_id, till_id, request_id, changed_at) VALUES (:org_id,"
-    " :change_id, :customer_id, :kind, :field_name, :field_type, :previous_value, :current_value, :source,"
-    " :account_id, :till_id, :request_id, :changed_at)"
-)
-_INSERT_TERM = Q(
-    "INSERT INTO search_term (org_id, term, customer_id, id_type, source, account_id, display_value)"
-    " VALUES (:org_id, :term, :customer_id, :id_type, :source, :account_id, :display_value)"
-)
 _DELETE_TERMS = Q("DELETE FROM search_term WHERE org_id = :org_id AND customer_id = :customer_id")
-_INSERT_ENROLLMENT = Q(
-    "INSERT INTO loyalty_enrollment (org_id, customer_id, program_id, tier_number, loyalty_points,"
-    " tier_expires_at, points_expire_at, enrolled_at) VALUES (:org_id, :customer_id, :program_id,"
-    " :tier_number, :loyalty_points, :tier_expires_at, :points_expire_at, :enrolled_at)"
-)
 _INSERT_CARD = Q(
     "INSERT INTO card (org_id, card_number, card_id, customer_id, series_id, series_code, status_label,"
     " card_external_id, extended_fields, custom_fields, issued_at, status_changed_at, created_at,"
@@ -236,6 +319,37 @@ def card_view(r: Row, series_names: dict[int, str]) -> CardView:
     )
 
 
+def _dated(values: list[Any], positions: tuple[int, ...]) -> list[Any]:
+    """A row read as a JSON array, its timestamps (ISO text in JSON) back to datetimes."""
+    out = list(values)
+    for i in positions:
+        if out[i] is not None:
+            out[i] = datetime.fromisoformat(out[i]).astimezone(UTC)
+    return out
+
+
+def core_of(view: CustomerView) -> CustomerCore:
+    """The customer row of a record, to change and write back."""
+    return CustomerCore(
+        view.customer_id,
+        view.loyalty_type,
+        view.status_label,
+        view.merged_into_id,
+        view.extended_fields,
+        view.custom_fields,
+        view.associated_with,
+        view.created_from_source,
+        view.fraud_status,
+        view.lifetime_purchases,
+        view.registered_at,
+        view.created_at,
+        view.updated_at,
+        view.created_by.till_id,
+        view.updated_by.till_id,
+        view.version,
+    )
+
+
 def remember_till(org_id: int, ref: TillRef) -> None:
     if len(_TILL_REFS) > 50_000:
         _TILL_REFS.clear()
@@ -299,19 +413,53 @@ class CustomerRepository:
     async def view(
         self, org_id: int, customer_id: int, series_names: dict[int, str], *, lock: bool = False
     ) -> CustomerView | None:
-        """The whole record of one customer: profiles, identifiers, cards, enrollments."""
+        """The whole record of one customer: profiles, identifiers, cards, enrollments.
+
+        `lock` holds the customer row for the transaction (PostgreSQL), so concurrent
+        writers of one customer apply one after the other. PostgreSQL answers in one
+        statement (the children as JSON arrays); SQLite, in-process, in five small ones."""
+        if self.tx.dialect == "postgresql":
+            # The lock first, in a statement of its own: a statement that waited for a row
+            # lock still reads the other tables as they were when it began (READ COMMITTED).
+            if lock and await self.tx.one(_LOCK, org_id=org_id, customer_id=customer_id) is None:
+                return None
+            r = await self.tx.one(_VIEW, org_id=org_id, customer_id=customer_id)
+            if r is None:
+                return None
+            return await self._assemble(
+                org_id,
+                _core(r),
+                [_dated(p, (5, 6)) for p in r[16] or []],
+                [_dated(i, (4,)) for i in r[17] or []],
+                [_dated(c, (8, 9, 10)) for c in r[18] or []],
+                [_dated(e, (3, 4, 5)) for e in r[19] or []],
+                series_names,
+            )
         core = await self.core(org_id, customer_id, lock=lock)
         if core is None:
             return None
-        return await self.view_of(org_id, core, series_names)
+        tx = self.tx
+        return await self._assemble(
+            org_id,
+            core,
+            await tx.all(_PROFILES, org_id=org_id, customer_id=customer_id),
+            await tx.all(_IDENTIFIERS, org_id=org_id, customer_id=customer_id),
+            await tx.all(_CARDS_OF, org_id=org_id, customer_id=customer_id),
+            await tx.all(_ENROLLMENTS, org_id=org_id, customer_id=customer_id),
+            series_names,
+        )
 
-    async def view_of(self, org_id: int, core: CustomerCore, series_names: dict[int, str]) -> CustomerView:
-        """The whole record around a customer row already read."""
-        tx, cid = self.tx, core.customer_id
-        profiles = await tx.all(_PROFILES, org_id=org_id, customer_id=cid)
-        identifiers = await tx.all(_IDENTIFIERS, org_id=org_id, customer_id=cid)
-        cards = await tx.all(_CARDS_OF, org_id=org_id, customer_id=cid)
-        enrollments = await tx.all(_ENROLLMENTS, org_id=org_id, customer_id=cid)
+    async def _assemble(
+        self,
+        org_id: int,
+        core: CustomerCore,
+        profiles: Sequence[Row],
+        identifiers: Sequence[Row],
+        cards: Sequence[Row],
+        enrollments: Sequence[Row],
+        series_names: dict[int, str],
+    ) -> CustomerView:
+        cid = core.customer_id
         till_ids = {core.created_by_till_id, core.updated_by_till_id}
         till_ids |= {int(p[7]) for p in profiles} | {int(p[8]) for p in profiles}
         tills = await self.tills(org_id, till_ids)
@@ -414,24 +562,34 @@ class CustomerRepository:
     # Writes --------------------------------------------------------------------------
 
     async def insert_customer(self, org_id: int, view: CustomerView, till_id: int) -> None:
-        await self.tx.run(
-            _INSERT_CUSTOMER,
-            org_id=org_id,
-            customer_id=view.customer_id,
-            loyalty_type=view.loyalty_type,
-            status_label=view.status_label,
-            extended_fields=view.extended_fields,
-            custom_fields=view.custom_fields,
-            associated_with=view.associated_with,
-            created_from_source=view.created_from_source,
-            registered_at=view.registered_at,
-            now=view.created_at,
-            till_id=till_id,
+        await self.tx.insert(
+            CUSTOMER,
+            [
+                {
+                    "org_id": org_id,
+                    "customer_id": view.customer_id,
+                    "loyalty_type": view.loyalty_type,
+                    "status_label": view.status_label,
+                    "merged_into_id": None,
+                    "extended_fields": view.extended_fields,
+                    "custom_fields": view.custom_fields,
+                    "associated_with": view.associated_with,
+                    "created_from_source": view.created_from_source,
+                    "fraud_status": view.fraud_status,
+                    "lifetime_purchases": view.lifetime_purchases,
+                    "registered_at": view.registered_at,
+                    "created_at": view.created_at,
+                    "updated_at": view.updated_at,
+                    "created_by_till_id": till_id,
+                    "updated_by_till_id": till_id,
+                    "version": view.version,
+                }
+            ],
         )
 
     async def update_customer(self, org_id: int, core: CustomerCore) -> None:
         """Write the customer row's changeable columns as `core` holds them."""
-        await self.tx.run(
+        await self.tx.later(
             _UPDATE_CUSTOMER,
             org_id=org_id,
             customer_id=core.customer_id,
@@ -447,16 +605,16 @@ class CustomerRepository:
         )
 
     async def insert_profiles(self, org_id: int, customer_id: int, profiles: Sequence[ProfileView]) -> None:
-        await self.tx.many(_INSERT_PROFILE, [_profile_params(org_id, customer_id, p) for p in profiles])
+        await self.tx.insert(PROFILE, [_profile_params(org_id, customer_id, p) for p in profiles])
 
     async def update_profile(self, org_id: int, customer_id: int, p: ProfileView) -> None:
-        await self.tx.run(_UPDATE_PROFILE, **_profile_params(org_id, customer_id, p))
+        await self.tx.later(_UPDATE_PROFILE, **_profile_params(org_id, customer_id, p))
 
     async def insert_identifiers(
         self, org_id: int, customer_id: int, items: Sequence[IdentifierView], now: datetime
     ) -> None:
-        await self.tx.many(
-            _INSERT_IDENTIFIER,
+        await self.tx.insert(
+            IDENTIFIER,
             [
                 {
                     "org_id": org_id,
@@ -465,14 +623,14 @@ class CustomerRepository:
                     "id_type": i.type,
                     "value": i.value,
                     "customer_id": customer_id,
-                    "now": now,
+                    "created_at": now,
                 }
                 for i in items
             ],
         )
 
     async def delete_identifier(self, org_id: int, item: IdentifierView) -> None:
-        await self.tx.run(
+        await self.tx.later(
             _DELETE_IDENTIFIER,
             org_id=org_id,
             source=item.source,
@@ -482,21 +640,22 @@ class CustomerRepository:
         )
 
     async def insert_changes(self, rows: Sequence[dict[str, Any]]) -> None:
-        await self.tx.many(_INSERT_CHANGE, rows)
+        """History rows; their ids come from the `change` sequence as they are written."""
+        await self.tx.insert(CHANGE, rows)
 
     async def insert_terms(self, org_id: int, customer_id: int, profiles: Iterable[ProfileView]) -> None:
-        await self.tx.many(_INSERT_TERM, term_rows(org_id, customer_id, profiles))
+        await self.tx.insert(TERM, term_rows(org_id, customer_id, profiles))
 
     async def rewrite_terms(self, org_id: int, customer_id: int, profiles: Iterable[ProfileView]) -> None:
         """Replace the search terms of one customer with those of its current profiles."""
-        await self.tx.run(_DELETE_TERMS, org_id=org_id, customer_id=customer_id)
+        await self.tx.later(_DELETE_TERMS, org_id=org_id, customer_id=customer_id)
         await self.insert_terms(org_id, customer_id, profiles)
 
     async def insert_enrollments(
         self, org_id: int, customer_id: int, items: Sequence[EnrollmentView]
     ) -> None:
-        await self.tx.many(
-            _INSERT_ENROLLMENT,
+        await self.tx.insert(
+            ENROLLMENT,
             [
                 {
                     "org_id": org_id,
@@ -566,8 +725,8 @@ def _profile_params(org_id: int, customer_id: int, p: ProfileView) -> dict[str, 
         "comm_channels": p.comm_channels,
         "created_at": p.created_at,
         "updated_at": p.updated_at,
-        "created_by": p.created_by.till_id,
-        "updated_by": p.updated_by.till_id,
+        "created_by_till_id": p.created_by.till_id,
+        "updated_by_till_id": p.updated_by.till_id,
     }
 
 

@@ -13,7 +13,6 @@ from patron.customers.common import (
     clean_comm_channels,
     clean_identifier,
     find_customer,
-    load_view,
     record_changes,
     resolve_account,
 )
@@ -27,7 +26,7 @@ from patron.customers.domain import (
 )
 from patron.customers.enrollments import check_enrollments, new_enrollments
 from patron.customers.erasure import cancel_erasure, request_erasure
-from patron.customers.repository import remember_till
+from patron.customers.repository import core_of, remember_till
 from patron.customers.views import TillRef
 from patron.db.base import utcnow
 from patron.db.uow import UnitOfWork
@@ -48,8 +47,8 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
     """Change only what the request names; identifiers and source stay as they are."""
     config = ctx.config
     source, account = resolve_account(config, cmd.where)
-    core = await find_customer(uow, ctx, cmd.ref, source, account, missing_code=8009, lock=True)
-    view = await load_view(uow, ctx, core)
+    view = await find_customer(uow, ctx, cmd.ref, source, account, missing_code=8009, lock=True)
+    core = core_of(view)
     profile = view.profile(source, account)
     if profile is None:
         raise NotFound(
@@ -204,14 +203,14 @@ async def update_status(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateStatus)
             400,
             message(400, detail=f"'{label}' is set by the erasure; set '{config.pending_deletion_label}'."),
         )
-    core = await find_customer(uow, ctx, cmd.ref, source, account, lock=True)
+    view = await find_customer(uow, ctx, cmd.ref, source, account, lock=True)
+    core = core_of(view)
     previous = core.status_label
     if previous == config.deleted_label:
         raise InvalidInput(400, message(400, detail="The customer's personal data was erased."))
     if previous == label:
         return False
     now = utcnow()
-    view = await load_view(uow, ctx, core)
     till = _till_ref(ctx)
     core = replace(
         core, status_label=label, updated_at=now, updated_by_till_id=till.till_id, version=core.version + 1

@@ -39,7 +39,7 @@ import orjson
 
 from patron.config import Settings
 from patron.db.sql import POSTGRESQL, SQLITE, register_sqlite_types
-from patron.db.tx import Counter, Observer, PgTx, SqliteIds, SqliteTx
+from patron.db.tx import Counter, IdBlocks, Observer, PgTx, SqliteIds, SqliteTx
 from patron.db.uow import UnitOfWork
 
 log = logging.getLogger("patron.db")
@@ -331,6 +331,7 @@ class PostgresDatabase(Database):
         self._dsn = postgres_dsn(url)
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self._blocks = IdBlocks()
 
     async def start(self) -> None:
         if self._pool is None:
@@ -355,7 +356,7 @@ class PostgresDatabase(Database):
 
     async def write(self, fn: UseCase[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.pool.acquire() as conn:
-            tx = PgTx(conn, statement_counter.get(), self.observe)
+            tx = PgTx(conn, statement_counter.get(), self.observe, self._blocks)
             uow = UnitOfWork(tx, writable=True)
             async with conn.transaction():
                 result = await fn(uow, *args, **kwargs)

@@ -16,11 +16,15 @@ Driver integrity errors surface as `IntegrityError`, so services catch one type.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import asyncpg
+import orjson
 
 from patron.db.sql import POSTGRESQL, SQLITE, Q
 
@@ -43,6 +47,39 @@ class Counter:
 
     def __init__(self) -> None:
         self.statements = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table written with `tx.insert`: its columns with their PostgreSQL types, and the
+    column (if any) filled from a sequence in insertion order (history, events)."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    sequence: tuple[str, str] | None = None
+
+    @property
+    def sqlite_insert(self) -> Q:
+        names = [c for c, _ in self.columns] + ([self.sequence[0]] if self.sequence else [])
+        return _sqlite_insert(self.name, tuple(names))
+
+    def pg_fragment(self) -> str:
+        """A data-modifying CTE inserting rows given as one array per column."""
+        names = [c for c, _ in self.columns]
+        select = [f"u.{c}::jsonb" if t == "jsonb" else f"u.{c}" for c, t in self.columns]
+        arrays = [f":{{p}}{c}::{'text' if t == 'jsonb' else t}[]" for c, t in self.columns]
+        if self.sequence is not None:
+            names.append(self.sequence[0])
+            select.append(f"nextval('{self.sequence[1]}_id_seq')")
+        return (
+            f"{{p}}x AS (INSERT INTO {self.name} ({', '.join(names)}) SELECT {', '.join(select)}"
+            f" FROM unnest({', '.join(arrays)}) AS u({', '.join(c for c, _ in self.columns)}))"
+        )
+
+
+@lru_cache(maxsize=256)
+def _sqlite_insert(table: str, names: tuple[str, ...]) -> Q:
+    return Q(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})")
 
 
 class Tx:
@@ -68,6 +105,25 @@ class Tx:
 
     async def id(self, name: str) -> int:
         return (await self.ids(name, 1))[0]
+
+    async def insert(self, table: Table, rows: Sequence[Mapping[str, Any]], /) -> None:
+        """Insert rows whose result nobody reads back (PostgreSQL sends them with the next
+        statement that needs an answer, or with COMMIT: one round trip for many writes)."""
+        raise NotImplementedError
+
+    async def later(self, q: Q, /, **params: Any) -> None:
+        """An UPDATE or DELETE whose row count nobody needs; on PostgreSQL it travels like
+        `insert`."""
+        raise NotImplementedError
+
+    async def flush(self) -> None:
+        """Send what `insert` and `later` hold back (PostgreSQL); a constraint they break
+        is raised here as IntegrityError."""
+
+    async def fragment(self, template: str, tables: set[str], params: Mapping[str, Any], /) -> None:
+        """Hold back a write given as CTE fragments (PostgreSQL only): `{p}` prefixes each
+        CTE name and parameter, so several fragments share one statement."""
+        raise NotImplementedError
 
 
 class SqliteIds:
@@ -165,50 +221,129 @@ class SqliteTx(Tx):
             raise RuntimeError("a read-only unit of work cannot take ids")
         return self._ids.take(name, count)
 
+    async def insert(self, table: Table, rows: Sequence[Mapping[str, Any]], /) -> None:
+        if not rows:
+            return
+        if table.sequence is not None:
+            column, sequence = table.sequence
+            ids = await self.ids(sequence, len(rows))
+            rows = [{**r, column: i} for r, i in zip(rows, ids, strict=True)]
+        await self.many(table.sqlite_insert, rows)
+
+    async def later(self, q: Q, /, **params: Any) -> None:
+        self._exec(q, params)
+
 
 _NEXTVAL = {name: Q(f"SELECT nextval('{name}_id_seq') FROM generate_series(1, :n)") for name in SEQUENCES}
+# Ids whose order means nothing come from blocks kept per process; history and event ids
+# come from their sequences as rows are written, so they follow commit order per customer.
+BLOCK_SEQUENCES = frozenset({"org", "till", "customer", "card", "endpoint", "attempt"})
+BLOCK_SIZE = 64
+_WRITE_TARGET = re.compile(r"^\s*(?:UPDATE|DELETE\s+FROM|INSERT\s+INTO)\s+(\w+)", re.I)
+_PARAM_NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class IdBlocks:
+    """Blocks of sequence values per process (PostgreSQL sequences are never rolled back)."""
+
+    def __init__(self) -> None:
+        self._free: dict[str, list[int]] = {}
+
+    def take(self, name: str, count: int) -> list[int] | None:
+        free = self._free.get(name)
+        if free is None or len(free) < count:
+            return None
+        taken, self._free[name] = free[:count], free[count:]
+        return taken
+
+    def add(self, name: str, values: list[int]) -> None:
+        self._free.setdefault(name, []).extend(values)
+
+
+class _Pending:
+    """Writes held back for the next round trip: CTE fragments and their parameters."""
+
+    __slots__ = ("fragments", "params", "tables")
+
+    def __init__(self) -> None:
+        self.fragments: list[str] = []
+        self.params: dict[str, Any] = {}
+        self.tables: set[str] = set()
+
+
+_FLUSHES: dict[tuple[str, ...], Q] = {}
+
+
+def _flush_statement(fragments: tuple[str, ...]) -> Q:
+    q = _FLUSHES.get(fragments)
+    if q is None:
+        parts = ", ".join(f.format(p=f"f{i}_") for i, f in enumerate(fragments))
+        q = Q(postgresql=f"WITH {parts} SELECT 1", sqlite="SELECT 1")
+        if len(_FLUSHES) < 1024:
+            _FLUSHES[fragments] = q
+    return q
+
+
+@lru_cache(maxsize=512)
+def _later_fragment(text: str) -> str:
+    """A plain UPDATE/DELETE as a CTE fragment whose parameters carry the fragment's prefix."""
+    body = _PARAM_NAME.sub(lambda m: ":{p}" + m.group(1), text.replace("{", "{{").replace("}", "}}"))
+    return "{p}x AS (" + body + ")"
 
 
 class PgTx(Tx):
     dialect = POSTGRESQL
-    __slots__ = ("_conn", "_counter", "_observe")
+    __slots__ = ("_blocks", "_conn", "_counter", "_observe", "_pending")
 
-    def __init__(self, conn: asyncpg.Connection, counter: Counter | None, observe: Observer | None) -> None:
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        counter: Counter | None,
+        observe: Observer | None,
+        blocks: IdBlocks | None = None,
+    ) -> None:
         self._conn = conn
         self._counter = counter
         self._observe = observe
+        self._blocks = blocks
+        self._pending: _Pending | None = None
 
-    def _prep(self, q: Q, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
-        c = q.compiled(POSTGRESQL)
+    def _count(self, text: str) -> None:
         if self._counter is not None:
             self._counter.statements += 1
         if self._observe is not None:
-            self._observe(POSTGRESQL, c.text)
+            self._observe(POSTGRESQL, text)
+
+    async def _prep(self, q: Q, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        if self._pending is not None:
+            await self.flush()
+        c = q.compiled(POSTGRESQL)
+        self._count(c.text)
         return c.text, c.args(params)
 
     async def all(self, q: Q, /, **params: Any) -> list[Row]:
-        text, args = self._prep(q, params)
+        text, args = await self._prep(q, params)
         try:
             return list(await self._conn.fetch(text, *args))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(str(exc)) from None
 
     async def one(self, q: Q, /, **params: Any) -> Row | None:
-        text, args = self._prep(q, params)
+        text, args = await self._prep(q, params)
         try:
             return await self._conn.fetchrow(text, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(str(exc)) from None
 
     async def val(self, q: Q, /, **params: Any) -> Any:
-        text, args = self._prep(q, params)
+        text, args = await self._prep(q, params)
         try:
             return await self._conn.fetchval(text, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(str(exc)) from None
 
     async def run(self, q: Q, /, **params: Any) -> int:
-        text, args = self._prep(q, params)
+        text, args = await self._prep(q, params)
         try:
             status = await self._conn.execute(text, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -219,11 +354,10 @@ class PgTx(Tx):
     async def many(self, q: Q, rows: Sequence[Mapping[str, Any]], /) -> None:
         if not rows:
             return
+        if self._pending is not None:
+            await self.flush()
         c = q.compiled(POSTGRESQL)
-        if self._counter is not None:
-            self._counter.statements += 1
-        if self._observe is not None:
-            self._observe(POSTGRESQL, c.text)
+        self._count(c.text)
         try:
             await self._conn.executemany(c.text, [c.args(r) for r in rows])
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -232,7 +366,65 @@ class PgTx(Tx):
     async def ids(self, name: str, count: int = 1) -> list[int]:
         if name not in SEQUENCES:
             raise ValueError(f"unknown id sequence {name!r}")
+        if self._blocks is not None and name in BLOCK_SEQUENCES:
+            taken = self._blocks.take(name, count)
+            if taken is None:
+                fetched = [int(r[0]) for r in await self.all(_NEXTVAL[name], n=max(count, BLOCK_SIZE))]
+                self._blocks.add(name, fetched)
+                taken = self._blocks.take(name, count)
+            assert taken is not None
+            return taken
         return [int(r[0]) for r in await self.all(_NEXTVAL[name], n=count)]
+
+    def _hold(self, fragment: str, tables: set[str], params: dict[str, Any]) -> _Pending:
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = _Pending()
+        prefix = f"f{len(pending.fragments)}_"
+        pending.fragments.append(fragment)
+        pending.tables |= tables
+        pending.params.update({prefix + k: v for k, v in params.items()})
+        return pending
+
+    async def insert(self, table: Table, rows: Sequence[Mapping[str, Any]], /) -> None:
+        if not rows:
+            return
+        if self._pending is not None and table.name in self._pending.tables:
+            await self.flush()
+        arrays: dict[str, Any] = {}
+        for column, kind in table.columns:
+            values = [r[column] for r in rows]
+            if kind == "jsonb":
+                values = [None if v is None else orjson.dumps(v).decode() for v in values]
+            arrays[column] = values
+        self._hold(table.pg_fragment(), {table.name}, arrays)
+
+    async def later(self, q: Q, /, **params: Any) -> None:
+        text = q.postgresql
+        assert text is not None
+        match = _WRITE_TARGET.match(text)
+        if match is None:
+            raise ValueError("later() takes an INSERT, UPDATE or DELETE")
+        table = match.group(1)
+        if self._pending is not None and table in self._pending.tables:
+            await self.flush()
+        self._hold(_later_fragment(text), {table}, dict(params))
+
+    async def fragment(self, template: str, tables: set[str], params: Mapping[str, Any], /) -> None:
+        if self._pending is not None and self._pending.tables & tables:
+            await self.flush()
+        self._hold(template, tables, dict(params))
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        c = _flush_statement(tuple(pending.fragments)).compiled(POSTGRESQL)
+        self._count(c.text)
+        try:
+            await self._conn.execute(c.text, *c.args(pending.params))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc)) from None
 
 
 Hook = Callable[[], None]

@@ -65,8 +65,10 @@ class UnitOfWork:
         self.hooks.append(hook)
 
     async def flush(self) -> None:
-        """Write the recorded events into the outbox (the engine calls this before COMMIT)."""
+        """Write the recorded events into the outbox and send every held-back write (the
+        engine calls this before COMMIT)."""
         if self._events:
             await self.outbox.write(self._events)
             self._events.clear()
             self.wrote_events = True
+        await self.tx.flush()
