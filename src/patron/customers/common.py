@@ -15,7 +15,6 @@ from patron.customers import catalog
 from patron.customers.commands import CommChannelInput, CustomerRef, IdentifierInput, SourceAccount
 from patron.customers.domain import FieldChange, InvalidIdentifier, normalise_identifier
 from patron.customers.views import CustomerView
-from patron.db.sql import Q
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound
 from patron.orgs.config import CardSeries, OrgConfig
@@ -139,12 +138,6 @@ def card_status_label(series: CardSeries, label: str | None) -> str:
     return match
 
 
-_ADVISORY_LOCKS = Q(
-    postgresql="SELECT pg_advisory_xact_lock(k) FROM unnest(:keys::bigint[]) AS k",
-    sqlite="SELECT 1",
-)
-
-
 async def lock_identifiers(uow: UnitOfWork, org_id: int, pairs: Iterable[tuple[str, str]]) -> None:
     """Serialise writers that claim the same identifier values (PostgreSQL only).
 
@@ -155,9 +148,7 @@ async def lock_identifiers(uow: UnitOfWork, org_id: int, pairs: Iterable[tuple[s
     """
     if uow.dialect != "postgresql":
         return
-    keys = sorted({_lock_key(org_id, t, v) for t, v in pairs})
-    if keys:
-        await uow.tx.run(_ADVISORY_LOCKS, keys=keys)
+    await uow.tx.advisory_locks(sorted({_lock_key(org_id, t, v) for t, v in pairs}))
 
 
 def _lock_key(org_id: int, id_type: str, value: str) -> int:

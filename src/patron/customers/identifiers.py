@@ -108,7 +108,7 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
         profiles = list(view.profiles)
     try:
         await repo.insert_identifiers(ctx.org_id, cid, added, now)
-        await uow.tx.flush()
+        await uow.flush()
     except IntegrityError as exc:
         raise Conflict(8007, message(8007)) from exc
     cards = [c for c in view.cards if c.card_number not in {v for t, v in removed if t == catalog.CARD}]

@@ -173,11 +173,11 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
         if targets:
             customer_id = targets.pop()
             await _merge_into(uow, ctx, customer_id, profiles, custom, extended, cmd, now)
-            await uow.tx.flush()
+            await uow.flush()
             warnings.insert(0, Warning_(8050, message(8050)))
             return Registered(customer_id, warnings)
         customer_id = await _create(uow, ctx, cmd, profiles, custom, extended, registered_at, now)
-        await uow.tx.flush()
+        await uow.flush()
     except IntegrityError as exc:
         # A concurrent writer claimed an identifier first (PostgreSQL without the lock held
         # on every path); the request changes nothing and says why.

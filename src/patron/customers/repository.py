@@ -90,16 +90,11 @@ _LOCK = Q(
 )
 _TILLS = Q("SELECT till_id, code, name FROM till WHERE org_id = :org_id AND till_id IN (:ids*)")
 _HOLDER_COLUMNS = "source, account_id, id_type, value, customer_id"
-# One index seek on (org_id, id_type, value) per pair. SQLite scans the org's identifiers
-# for a row-value IN list, so it gets one SELECT per pair glued with UNION ALL (cached per
-# count); PostgreSQL joins the pairs as arrays.
-_HOLDERS_PG = Q(
-    postgresql="SELECT ci.source, ci.account_id, ci.id_type, ci.value, ci.customer_id"
-    " FROM customer_identifier ci JOIN unnest(:types::text[], :values::text[]) AS p(t, v)"
-    " ON ci.id_type = p.t AND ci.value = p.v WHERE ci.org_id = :org_id",
-    sqlite="SELECT 1",
-)
-_HOLDERS_SQLITE: dict[int, Q] = {}
+# One index seek on (org_id, id_type, value) per pair: one SELECT per pair glued with
+# UNION ALL (cached per count). A row-value IN list makes SQLite scan the org's
+# identifiers, and a join with unnested arrays makes PostgreSQL guess a hash join.
+_HOLDERS: dict[int, Q] = {}
+_HOLDERS_CHUNK = 100
 
 CUSTOMER = Table(
     "customer",
@@ -399,15 +394,13 @@ class CustomerRepository:
         keys = sorted(set(pairs))
         if not keys:
             return []
-        if self.tx.dialect == "postgresql":
-            rows = await self.tx.all(
-                _HOLDERS_PG, org_id=org_id, types=[k[0] for k in keys], values=[k[1] for k in keys]
-            )
-        else:
+        rows = []
+        for start in range(0, len(keys), _HOLDERS_CHUNK):
+            chunk = keys[start : start + _HOLDERS_CHUNK]
             params: dict[str, Any] = {"org_id": org_id}
-            for n, (t, v) in enumerate(keys):
+            for n, (t, v) in enumerate(chunk):
                 params[f"t{n}"], params[f"v{n}"] = t, v
-            rows = await self.tx.all(_holders_sqlite(len(keys)), **params)
+            rows.extend(await self.tx.all(_holders(len(chunk)), **params))
         return [Holder(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
     async def view(
@@ -730,13 +723,13 @@ def _profile_params(org_id: int, customer_id: int, p: ProfileView) -> dict[str, 
     }
 
 
-def _holders_sqlite(count: int) -> Q:
-    q = _HOLDERS_SQLITE.get(count)
+def _holders(count: int) -> Q:
+    q = _HOLDERS.get(count)
     if q is None:
         parts = [
             f"SELECT {_HOLDER_COLUMNS} FROM customer_identifier"
             f" WHERE org_id = :org_id AND id_type = :t{n} AND value = :v{n}"
             for n in range(count)
         ]
-        q = _HOLDERS_SQLITE[count] = Q(sqlite=" UNION ALL ".join(parts), postgresql="SELECT 1")
+        q = _HOLDERS[count] = Q(" UNION ALL ".join(parts))
     return q

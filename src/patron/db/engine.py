@@ -22,6 +22,7 @@ PostgreSQL uses one asyncpg pool; concurrent writers are PostgreSQL's business.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import fcntl
 import logging
@@ -322,6 +323,14 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """Give a connection back clean. Patron keeps no session state (advisory locks are
+    transaction-scoped, nothing LISTENs or holds cursors on pooled connections), so only an
+    open transaction needs undoing; asyncpg's default reset costs a round trip per use."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 class PostgresDatabase(Database):
     dialect = POSTGRESQL
 
@@ -340,7 +349,12 @@ class PostgresDatabase(Database):
                 min_size=1,
                 max_size=self._pool_size,
                 init=_init_connection,
+                reset=_reset_connection,
                 statement_cache_size=1024,
+                # Every statement is prepared once per connection and keyed by org_id and
+                # primary keys: a generic plan fits all, and planning each call cost more
+                # than running the big batched writes.
+                server_settings={"plan_cache_mode": "force_generic_plan"},
             )
 
     @property
@@ -356,11 +370,17 @@ class PostgresDatabase(Database):
 
     async def write(self, fn: UseCase[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.pool.acquire() as conn:
-            tx = PgTx(conn, statement_counter.get(), self.observe, self._blocks)
+            tx = PgTx(conn, statement_counter.get(), self.observe, self._blocks, transaction=True)
             uow = UnitOfWork(tx, writable=True)
-            async with conn.transaction():
+            try:
                 result = await fn(uow, *args, **kwargs)
                 await uow.flush()
+                await tx.commit()
+            except BaseException:
+                # A broken connection fails here too; the pool then discards it.
+                with contextlib.suppress(Exception):
+                    await tx.rollback()
+                raise
         self._after_commit(uow)
         return result
 

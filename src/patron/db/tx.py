@@ -120,6 +120,10 @@ class Tx:
         """Send what `insert` and `later` hold back (PostgreSQL); a constraint they break
         is raised here as IntegrityError."""
 
+    async def advisory_locks(self, keys: Sequence[int], /) -> None:
+        """Take transaction-scoped advisory locks in the order given (PostgreSQL; SQLite's
+        single writer needs none)."""
+
     async def fragment(self, template: str, tables: set[str], params: Mapping[str, Any], /) -> None:
         """Hold back a write given as CTE fragments (PostgreSQL only): `{p}` prefixes each
         CTE name and parameter, so several fragments share one statement."""
@@ -291,9 +295,15 @@ def _later_fragment(text: str) -> str:
     return "{p}x AS (" + body + ")"
 
 
+_NO_TRANSACTION, _BEGIN_OWED, _IN_TRANSACTION = 0, 1, 2
+
+
 class PgTx(Tx):
+    """A PostgreSQL connection for one use case. A write's BEGIN is sent with its first
+    statement's round trip where it can be (advisory locks), else just before it."""
+
     dialect = POSTGRESQL
-    __slots__ = ("_blocks", "_conn", "_counter", "_observe", "_pending")
+    __slots__ = ("_blocks", "_conn", "_counter", "_observe", "_pending", "_state")
 
     def __init__(
         self,
@@ -301,12 +311,47 @@ class PgTx(Tx):
         counter: Counter | None,
         observe: Observer | None,
         blocks: IdBlocks | None = None,
+        *,
+        transaction: bool = False,
     ) -> None:
         self._conn = conn
         self._counter = counter
         self._observe = observe
         self._blocks = blocks
         self._pending: _Pending | None = None
+        self._state = _BEGIN_OWED if transaction else _NO_TRANSACTION
+
+    async def _begin(self) -> None:
+        if self._state == _BEGIN_OWED:
+            self._count("BEGIN")
+            await self._conn.execute("BEGIN")
+            self._state = _IN_TRANSACTION
+
+    async def commit(self) -> None:
+        await self.flush()
+        if self._state == _IN_TRANSACTION:
+            self._count("COMMIT")
+            await self._conn.execute("COMMIT")
+        self._state = _NO_TRANSACTION
+
+    async def rollback(self) -> None:
+        self._pending = None
+        if self._state == _IN_TRANSACTION:
+            self._state = _NO_TRANSACTION
+            await self._conn.execute("ROLLBACK")
+
+    async def advisory_locks(self, keys: Sequence[int], /) -> None:
+        if not keys:
+            return
+        if self._pending is not None:
+            await self.flush()
+        # Integers only, formatted by Patron: safe as literals, so BEGIN rides along.
+        locks = "SELECT " + ", ".join(f"pg_advisory_xact_lock({int(k)})" for k in keys)
+        text = f"BEGIN; {locks}" if self._state == _BEGIN_OWED else locks
+        self._count(text)
+        await self._conn.execute(text)
+        if self._state == _BEGIN_OWED:
+            self._state = _IN_TRANSACTION
 
     def _count(self, text: str) -> None:
         if self._counter is not None:
@@ -317,6 +362,7 @@ class PgTx(Tx):
     async def _prep(self, q: Q, params: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
         if self._pending is not None:
             await self.flush()
+        await self._begin()
         c = q.compiled(POSTGRESQL)
         self._count(c.text)
         return c.text, c.args(params)
@@ -356,6 +402,7 @@ class PgTx(Tx):
             return
         if self._pending is not None:
             await self.flush()
+        await self._begin()
         c = q.compiled(POSTGRESQL)
         self._count(c.text)
         try:
@@ -419,6 +466,7 @@ class PgTx(Tx):
         pending, self._pending = self._pending, None
         if pending is None:
             return
+        await self._begin()
         c = _flush_statement(tuple(pending.fragments)).compiled(POSTGRESQL)
         self._count(c.text)
         try:
