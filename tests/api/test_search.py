@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from patron.customers import repository
 from tests.conftest import OrgClient
 from tests.support import codes, register_body, token
 
@@ -75,3 +78,45 @@ async def test_bad_search_parameters_are_400(client: OrgClient) -> None:
         r = await client.get("/v2/customers/search", params=params)
         assert r.status_code == 400, params
         assert codes(r.json()) == [400]
+
+
+async def test_a_broad_prefix_reads_part_of_the_index_and_says_the_total_is_a_lower_bound(
+    client: OrgClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repository, "SEARCH_SCAN", 2)
+    last = token("Broad")
+    ids = [
+        (await client.post("/v2/customers", json=register_body(last=last))).json()["createdId"]
+        for _ in range(12)
+    ]
+    first = (await client.get("/v2/customers/search", params={"q": last, "limit": 2})).json()
+    # Four index entries per customer on the page are read: eight here, of twelve.
+    assert first["pagination"] == {"limit": 2, "offset": 0, "total": 8, "totalIsExact": False}
+    # A page deeper than the first read is still found, in the index's order: every
+    # customer has the same term here, so by id.
+    deep = (await client.get("/v2/customers/search", params={"q": last, "limit": 3, "offset": 9})).json()
+    assert [d["userId"] for d in deep["data"]] == sorted(ids)[9:12]
+    assert deep["pagination"]["total"] == 12 and "totalIsExact" not in deep["pagination"]
+
+
+async def test_a_page_behind_many_matching_fields_per_customer_reads_on_until_it_is_found(
+    client: OrgClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repository, "SEARCH_SCAN", 2)
+    stem = token("Many")
+    ids = []
+    for n in range(12):
+        name = f"{stem}{n:02d}"
+        extra = [
+            {"type": "externalId", "value": f"{name}x"},
+            {"type": "email", "value": f"{name}@example.com"},
+            {"type": "unionId", "value": f"{name}u"},
+            {"type": "line", "value": f"{name}l"},
+        ]
+        body = register_body(first=name, last=name, extra=extra)
+        ids.append((await client.post("/v2/customers", json=body)).json()["createdId"])
+    # Six matching fields per customer: the first read (4 entries per wanted customer)
+    # holds fewer than ten customers, so the search reads further.
+    page = (await client.get("/v2/customers/search", params={"q": stem, "limit": 2, "offset": 8})).json()
+    assert [d["userId"] for d in page["data"]] == ids[8:10]
+    assert len(page["data"][0]["matchedIdentifiers"]) == 6

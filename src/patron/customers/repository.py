@@ -231,18 +231,23 @@ _MOVE_ENROLLMENTS = Q(
     "UPDATE loyalty_enrollment SET customer_id = :survivor WHERE org_id = :org_id"
     " AND customer_id = :victim AND program_id NOT IN (:held*)"
 )
-_SEARCH_TOTAL = Q(
-    "SELECT COUNT(DISTINCT customer_id) FROM search_term"
-    " WHERE org_id = :org_id AND term >= :low AND term < :high"
-)
-_SEARCH_PAGE = Q(
+# Search reads the term index in its own order and stops early: the first `:scan` entries
+# of the prefix's range give the page (customers in order of their first matching term)
+# and the total (exact below the scan, else a lower bound).
+_SEARCH_SCAN = Q(
     "SELECT customer_id FROM search_term WHERE org_id = :org_id AND term >= :low AND term < :high"
-    " GROUP BY customer_id ORDER BY customer_id LIMIT :limit OFFSET :offset"
+    " ORDER BY term, customer_id LIMIT :scan"
 )
+# Every matching field of the page's customers, through the (org_id, customer_id) index:
+# a broad prefix's range can hold every customer of the org.
 _SEARCH_MATCHED = Q(
-    "SELECT customer_id, id_type, display_value, source, account_id FROM search_term"
-    " WHERE org_id = :org_id AND term >= :low AND term < :high AND customer_id IN (:ids*)"
+    sqlite="SELECT customer_id, id_type, display_value, source, account_id FROM search_term"
+    " INDEXED BY ix_search_term_org_id_customer_id"
+    " WHERE org_id = :org_id AND customer_id IN (:ids*) AND term >= :low AND term < :high",
+    postgresql="SELECT customer_id, id_type, display_value, source, account_id FROM search_term"
+    " WHERE org_id = :org_id AND customer_id IN (:ids*) AND term >= :low AND term < :high",
 )
+SEARCH_SCAN = 200
 _SEARCH_PROFILES = Q(
     "SELECT customer_id, source, account_id, first_name, last_name FROM customer_profile"
     " WHERE org_id = :org_id AND customer_id IN (:ids*)"
@@ -531,11 +536,17 @@ class CustomerRepository:
         low = search_terms(q)
         high = low + "\U0010ffff"
         tx = self.tx
-        total = int(await tx.val(_SEARCH_TOTAL, org_id=org_id, low=low, high=high))
-        if total == 0 or offset >= total:
-            return SearchPage(total, [])
-        page = await tx.all(_SEARCH_PAGE, org_id=org_id, low=low, high=high, limit=limit, offset=offset)
-        page_ids = [int(r[0]) for r in page]
+        scan = max(SEARCH_SCAN, 4 * (offset + limit))
+        while True:
+            rows = await tx.all(_SEARCH_SCAN, org_id=org_id, low=low, high=high, scan=scan)
+            ordered = list(dict.fromkeys(int(r[0]) for r in rows))
+            complete = len(rows) < scan
+            if complete or len(ordered) >= offset + limit:
+                break
+            scan *= 4  # a page deep in a broad prefix: read further
+        page_ids = ordered[offset : offset + limit]
+        if not page_ids:
+            return SearchPage(len(ordered), [], exact=complete)
         matched: dict[int, list[IdentifierView]] = {}
         for r in await tx.all(_SEARCH_MATCHED, org_id=org_id, low=low, high=high, ids=page_ids):
             matched.setdefault(int(r[0]), []).append(IdentifierView(r[1], r[2], r[3], r[4]))
@@ -550,7 +561,7 @@ class CustomerRepository:
             )
             for cid in page_ids
         ]
-        return SearchPage(total, hits)
+        return SearchPage(len(ordered), hits, exact=complete)
 
     # Writes --------------------------------------------------------------------------
 

@@ -123,3 +123,5 @@ class SearchHit:
 class SearchPage:
     total: int
     hits: list[SearchHit]
+    # False when `total` is a lower bound: the prefix matches more than a search reads.
+    exact: bool = True

@@ -195,7 +195,12 @@ def customer_json(details: Details, config: OrgConfig, *, by_identifier: bool) -
 
 def search_json(page: SearchPage, limit: int, offset: int) -> dict[str, Any]:
     return {
-        "pagination": {"limit": limit, "offset": offset, "total": page.total},
+        "pagination": {
+            "limit": limit,
+            "offset": offset,
+            "total": page.total,
+            **({} if page.exact else {"totalIsExact": False}),
+        },
         "data": [
             {
                 "userId": hit.customer_id,
