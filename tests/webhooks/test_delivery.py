@@ -366,3 +366,26 @@ async def test_delivery_keeps_flowing_across_directory_refreshes(
         if n % 3 == 0:
             await client.patch(f"/v2/webhooks/{endpoint['id']}", json={"description": f"refresh {n}"})
     await receiver.wait_for(lambda reqs: len({r.event_id for r in reqs}) == 30, timeout=20)
+
+
+async def test_an_endpoint_whose_secret_does_not_open_stops_only_itself(
+    client: OrgClient, other_client: OrgClient, receiver: Receiver
+) -> None:
+    from tests.support import execute
+
+    broken = await add_endpoint(client, receiver)
+    await add_endpoint(other_client, receiver)
+    # As if the server key had changed since this secret was sealed.
+    await execute(
+        client.harness.app.state.db,
+        "UPDATE webhook_endpoint SET secret_encrypted = :junk WHERE org_id = :o AND endpoint_id = :e",
+        junk="v1:" + "A" * 60,
+        o=client.org_id,
+        e=broken["id"],
+    )
+    client.harness.app.state.db.endpoints_changed.set()
+    mine = await register(client)
+    theirs = await register(other_client)
+    await receiver.wait_for(lambda reqs: theirs in {customer_of(r) for r in reqs}, timeout=20)
+    assert mine not in {customer_of(r) for r in receiver.requests}
+    assert (await client.request("DELETE", f"/v2/webhooks/{broken['id']}")).status_code in (200, 204)

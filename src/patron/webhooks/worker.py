@@ -170,11 +170,14 @@ class DeliveryWorker:
                     task.add_done_callback(self._tasks.discard)
 
     async def _refresh_directory(self) -> None:
-        rows = await self.db.read(_enabled_endpoints)
-        self._targets = {
-            (r.org_id, r.endpoint_id): self._target(r, self._targets.get((r.org_id, r.endpoint_id)))
-            for r in rows
-        }
+        targets: dict[tuple[int, int], Target] = {}
+        for r in await self.db.read(_enabled_endpoints):
+            key = (r.org_id, r.endpoint_id)
+            try:
+                targets[key] = self._target(r, self._targets.get(key))
+            except Exception:  # a secret that does not open (a changed server key): skip it alone
+                log.exception("endpoint %s of org %s skipped: its signing secret does not open", *key[::-1])
+        self._targets = targets
 
     def _target(self, row: EndpointRow, known: Target | None) -> Target:
         """The endpoint's target, updated in place when known: deliveries in flight hold it,
