@@ -84,10 +84,6 @@ _VIEW_PG = (
     " FROM customer c WHERE c.org_id = :org_id AND c.customer_id = :customer_id"
 )
 _VIEW = Q(postgresql=_VIEW_PG, sqlite="SELECT 1")
-_LOCK = Q(
-    postgresql="SELECT 1 FROM customer WHERE org_id = :org_id AND customer_id = :customer_id FOR UPDATE",
-    sqlite="SELECT 1",
-)
 _TILLS = Q("SELECT till_id, code, name FROM till WHERE org_id = :org_id AND till_id IN (:ids*)")
 _HOLDER_COLUMNS = "source, account_id, id_type, value, customer_id"
 # One index seek on (org_id, id_type, value) per pair: one SELECT per pair glued with
@@ -419,7 +415,7 @@ class CustomerRepository:
         if self.tx.dialect == "postgresql":
             # The lock first, in a statement of its own: a statement that waited for a row
             # lock still reads the other tables as they were when it began (READ COMMITTED).
-            if lock and await self.tx.one(_LOCK, org_id=org_id, customer_id=customer_id) is None:
+            if lock and not await self.tx.lock_row("customer", org_id, "customer_id", customer_id):
                 return None
             r = await self.tx.one(_VIEW, org_id=org_id, customer_id=customer_id)
             if r is None:

@@ -77,6 +77,11 @@ class Table:
         )
 
 
+@lru_cache(maxsize=64)
+def _exists(table: str, column: str) -> Q:
+    return Q(f"SELECT 1 FROM {table} WHERE org_id = :org_id AND {column} = :key")
+
+
 @lru_cache(maxsize=256)
 def _sqlite_insert(table: str, names: tuple[str, ...]) -> Q:
     return Q(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})")
@@ -123,6 +128,11 @@ class Tx:
     async def advisory_locks(self, keys: Sequence[int], /) -> None:
         """Take transaction-scoped advisory locks in the order given (PostgreSQL; SQLite's
         single writer needs none)."""
+
+    async def lock_row(self, table: str, org_id: int, column: str, key: int, /) -> bool:
+        """Hold one row for the transaction (PostgreSQL; SQLite's single writer holds the
+        whole database); whether it exists."""
+        raise NotImplementedError
 
     async def fragment(self, template: str, tables: set[str], params: Mapping[str, Any], /) -> None:
         """Hold back a write given as CTE fragments (PostgreSQL only): `{p}` prefixes each
@@ -237,6 +247,9 @@ class SqliteTx(Tx):
     async def later(self, q: Q, /, **params: Any) -> None:
         self._exec(q, params)
 
+    async def lock_row(self, table: str, org_id: int, column: str, key: int, /) -> bool:
+        return await self.val(_exists(table, column), org_id=org_id, key=key) is not None
+
 
 _NEXTVAL = {name: Q(f"SELECT nextval('{name}_id_seq') FROM generate_series(1, :n)") for name in SEQUENCES}
 # Ids whose order means nothing come from blocks kept per process; history and event ids
@@ -296,6 +309,13 @@ def _later_fragment(text: str) -> str:
 
 
 _NO_TRANSACTION, _BEGIN_OWED, _IN_TRANSACTION = 0, 1, 2
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _identifier(name: str) -> str:
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a plain SQL name: {name!r}")
+    return name
 
 
 class PgTx(Tx):
@@ -352,6 +372,21 @@ class PgTx(Tx):
         await self._conn.execute(text)
         if self._state == _BEGIN_OWED:
             self._state = _IN_TRANSACTION
+
+    async def lock_row(self, table: str, org_id: int, column: str, key: int, /) -> bool:
+        if self._pending is not None:
+            await self.flush()
+        # Integers only, names from Patron's code: safe as literals, so BEGIN rides along.
+        lock = (
+            f"SELECT 1 FROM {_identifier(table)} WHERE org_id = {int(org_id)}"
+            f" AND {_identifier(column)} = {int(key)} FOR UPDATE"
+        )
+        text = f"BEGIN; {lock}" if self._state == _BEGIN_OWED else lock
+        self._count(text)
+        status = await self._conn.execute(text)
+        if self._state == _BEGIN_OWED:
+            self._state = _IN_TRANSACTION
+        return bool(status.endswith(" 1"))
 
     def _count(self, text: str) -> None:
         if self._counter is not None:
