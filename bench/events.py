@@ -169,15 +169,16 @@ def receiver_ceiling(receiver: Receiver, seconds: float = 3.0) -> float:
     wrk = shutil.which("wrk")
     if wrk is None:
         return float("nan")
-    script = Path(tempfile.mkdtemp()) / "post.lua"
     body = json.dumps({"eventId": "x", "attributes": {"createdAt": 0}})
-    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n')
-    out = subprocess.run(
-        [wrk, "-t1", "-c32", f"-d{seconds:g}s", "-s", str(script), f"http://127.0.0.1:{receiver.port}/"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
+    with tempfile.TemporaryDirectory(prefix="patron-events-") as folder:
+        script = Path(folder) / "post.lua"
+        script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n')
+        out = subprocess.run(
+            [wrk, "-t1", "-c32", f"-d{seconds:g}s", "-s", str(script), f"http://127.0.0.1:{receiver.port}/"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
     receiver.reset()
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
@@ -205,7 +206,11 @@ def latency_target(rate: float, p99_ms: float) -> str:
 
 def run_engine(engine: str, args: argparse.Namespace, receiver: Receiver) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    with Processes(Path(tempfile.mkdtemp(prefix=f"patron-events-{engine}-"))) as procs:
+    # The folder goes after the processes are stopped (contexts close in reverse order).
+    with (
+        tempfile.TemporaryDirectory(prefix=f"patron-events-{engine}-") as workdir,
+        Processes(Path(workdir)) as procs,
+    ):
         if engine == "sqlite":
             url = f"sqlite+aiosqlite:///{procs.workdir / 'patron.db'}"
         else:
@@ -249,6 +254,8 @@ def run_engine(engine: str, args: argparse.Namespace, receiver: Receiver) -> lis
             receiver.reset()
             asyncio.run(register_many(api.base_url, auth, args.events, offset))
             offset += args.events
+            if engine == "postgres":
+                procs.analyze_postgres(url)  # statistics, as a database in service has them
             started = [
                 procs.spawn(
                     f"worker{i}",

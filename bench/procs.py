@@ -8,6 +8,7 @@ order) and, on Linux, receive SIGTERM if bench/run.py dies without cleaning up.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import ctypes
@@ -25,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / ".venv" / "bin"
@@ -209,6 +212,19 @@ class Processes:
 
         self._cleanups.append(("postgresql", stop))
         return server.url, server.root, stop
+
+    def analyze_postgres(self, database_url: str) -> None:
+        """Run ANALYZE, as autovacuum does on a database that has been running: a brand-new
+        one has no statistics yet, and plans cached then can stay poor for its first minute."""
+
+        async def analyze() -> None:
+            conn = await asyncpg.connect(database_url.replace("+asyncpg", "", 1))
+            try:
+                await conn.execute("ANALYZE")
+            finally:
+                await conn.close()
+
+        asyncio.run(analyze())
 
     def add_cleanup(self, name: str, cleanup: Callable[[], None]) -> None:
         self._cleanups.append((name, cleanup))

@@ -158,7 +158,7 @@ def _cells(row: Row) -> list[str]:
         _num(row.p50_ms, 2),
         _num(row.p99_ms, 2),
         f"{row.errors:,}",
-        row.statements_text() if row.engine != "bare" else "-",
+        row.statements_text(),
         _cpu(row.cpu),
         "-" if bare is None else bare.scenario.split()[0],
         "-" if bare is None else _num(bare.rps, 0),
