@@ -28,6 +28,9 @@ from patron.webhooks.urls import UnsafeAddress, ensure_public
         "http://0.0.0.0/",
         "http://[::ffff:127.0.0.1]/",
         "http://app.localhost/",
+        "http://100.100.100.200/latest/meta-data",  # carrier-grade NAT (a cloud's metadata)
+        "http://[2002:7f00:1::]/",  # 6to4 around 127.0.0.1
+        "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/",  # Teredo around 10.0.0.1
     ],
 )
 async def test_private_and_loopback_addresses_are_refused_unless_allowed(url: str) -> None:
@@ -85,3 +88,12 @@ def test_sealed_secrets_open_only_with_their_key_and_endpoint() -> None:
         box.open(token, "webhook-endpoint:1:3")
     with pytest.raises(Exception):  # noqa: B017
         SecretBox(bytes([1]) * 32).open(token, "webhook-endpoint:1:2")
+
+
+async def test_the_delivery_client_refuses_to_connect_where_the_check_refuses() -> None:
+    from patron.webhooks.client import DeliveryClient
+
+    client = DeliveryClient(allow_private=False)
+    for url in ("http://127.0.0.1:9/x", "http://100.64.0.1/", "http://[2002:a00:1::]/", "http://localhost/"):
+        with pytest.raises(UnsafeAddress):
+            await client.post(url, b"{}", {})

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -16,6 +15,7 @@ from patron.context import RequestContext
 from patron.db.base import utcnow
 from patron.db.engine import Database
 from patron.webhooks import service
+from patron.webhooks.client import DeliveryClient
 from patron.webhooks.delivery import post, sign
 from patron.webhooks.views import AttemptView, DeadLetter, EndpointView
 
@@ -198,14 +198,16 @@ async def test_endpoint(request: Request, endpointId: str, ctx: RequestContext =
     now = utcnow()
     message_id = service.test_message_id()
     payload = service.test_payload(ctx.org_id, message_id, now, ctx.request_id)
-    async with httpx.AsyncClient(follow_redirects=False) as client:
+    client = DeliveryClient(allow_private=settings.webhook_allow_private)
+    try:
         outcome = await post(
             client,
             target.url,
             sign(message_id, payload, target.secrets, now),
-            allow_private=settings.webhook_allow_private,
             timeout_seconds=settings.webhook_timeout_seconds,
         )
+    finally:
+        client.close()
     return JSONResponse(
         {
             "eventId": message_id,

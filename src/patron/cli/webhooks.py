@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
+import uvloop
 
 from patron.config import Settings
 from patron.db.engine import Database, create_database
@@ -218,7 +219,7 @@ def run_worker() -> None:
         finally:
             await db.dispose()
 
-    asyncio.run(main())
+    uvloop.run(main())
 
 
 @events_app.command("tail")

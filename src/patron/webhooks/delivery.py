@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import httpx
+import httptools
 import orjson
 from standardwebhooks.webhooks import Webhook
 
-from patron.webhooks.urls import UnsafeAddress, ensure_public
+from patron.webhooks.client import DeliveryClient
+from patron.webhooks.urls import UnsafeAddress
 
-EXCERPT = 1024
 USER_AGENT = "Patron-Webhooks/1"
 
 
@@ -52,31 +53,21 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def post(
-    client: httpx.AsyncClient, url: str, signed: Signed, *, allow_private: bool, timeout_seconds: float
-) -> Outcome:
+async def post(client: DeliveryClient, url: str, signed: Signed, *, timeout_seconds: float) -> Outcome:
+    """One attempt; every failure becomes an Outcome (the schedule decides what follows)."""
     started = time.perf_counter()
 
     def elapsed() -> int:
         return int((time.perf_counter() - started) * 1000)
 
     try:
-        await ensure_public(url, allow_private=allow_private)
+        async with asyncio.timeout(timeout_seconds):
+            answer = await client.post(url, signed.body, signed.headers)
     except UnsafeAddress as exc:
         return Outcome(None, elapsed(), None, f"refused: {exc}", None)
-    try:
-        async with client.stream(
-            "POST", url, content=signed.body, headers=signed.headers, timeout=timeout_seconds
-        ) as response:
-            head = b""
-            async for chunk in response.aiter_bytes():
-                head += chunk
-                if len(head) >= EXCERPT:
-                    break  # the rest of a long answer is not read
-            status, retry_after = response.status_code, response.headers.get("retry-after")
-    except httpx.TimeoutException:
+    except TimeoutError:
         return Outcome(None, elapsed(), None, f"timed out after {timeout_seconds:g} s", None)
-    except httpx.HTTPError as exc:
+    except (OSError, asyncio.IncompleteReadError, httptools.HttpParserError) as exc:
         return Outcome(None, elapsed(), None, f"{type(exc).__name__}: {exc}"[:500], None)
-    excerpt = head[:EXCERPT].decode("utf-8", "replace") if head else None
-    return Outcome(status, elapsed(), excerpt, None, retry_after)
+    excerpt = answer.excerpt.decode("utf-8", "replace") if answer.excerpt else None
+    return Outcome(answer.status, elapsed(), excerpt, None, answer.retry_after)

@@ -43,17 +43,15 @@ def check_url(url: str) -> str:
     return url
 
 
-def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
+def forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether deliveries must not reach this address: anything not globally routable
+    (private, loopback, link-local, carrier-grade NAT 100.64.0.0/10, reserved ...), and
+    IPv6 forms that embed such an IPv4 address (mapped, 6to4, Teredo)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is not None and forbidden(embedded):
+            return True
+    return not address.is_global or address.is_multicast
 
 
 async def ensure_public(url: str, *, allow_private: bool) -> None:
@@ -66,7 +64,7 @@ async def ensure_public(url: str, *, allow_private: bool) -> None:
     except ValueError:
         literal = None
     if literal is not None:
-        if _forbidden(literal):
+        if forbidden(literal):
             raise UnsafeAddress(f"{host} is not a public address")
         return
     if host.lower() in ("localhost",) or host.lower().endswith(".localhost"):
@@ -77,5 +75,5 @@ async def ensure_public(url: str, *, allow_private: bool) -> None:
     except socket.gaierror as exc:
         raise Unresolvable(f"{host} does not resolve") from exc
     for info in infos:
-        if _forbidden(ipaddress.ip_address(info[4][0])):
+        if forbidden(ipaddress.ip_address(info[4][0])):
             raise UnsafeAddress(f"{host} resolves to a non-public address")

@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
 from patron.config import Settings
 from patron.customers.erasure import erase_due
 from patron.db.base import utcnow
 from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
+from patron.webhooks.client import DeliveryClient
 from patron.webhooks.delivery import Outcome, post, sign
 from patron.webhooks.repository import (
     DEAD,
@@ -89,10 +88,7 @@ class DeliveryWorker:
         self._results: asyncio.Queue[Result] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
-        )
+        self._client = DeliveryClient(allow_private=self.settings.webhook_allow_private)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; then finish the requests in flight and record them."""
@@ -112,7 +108,7 @@ class DeliveryWorker:
             stop.set()
             await flusher
             await erasures
-            await self._client.aclose()
+            self._client.close()
 
     async def _erase_when_due(self, stop: asyncio.Event) -> None:
         """Erase the personal data of customers whose erasure request fell due."""
@@ -211,7 +207,6 @@ class DeliveryWorker:
                 self._client,
                 target.url,
                 signed,
-                allow_private=self.settings.webhook_allow_private,
                 timeout_seconds=self.settings.webhook_timeout_seconds,
             )
         except Exception as exc:  # a bug here must still settle the delivery
