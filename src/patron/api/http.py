@@ -14,6 +14,7 @@ import structlog
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patron.context import RequestContext
@@ -97,10 +98,14 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise PatronError(413, f"Request body is larger than {max_bytes} bytes.", status=413)
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise PatronError(413, f"Request body is larger than {max_bytes} bytes.", status=413)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise PatronError(413, f"Request body is larger than {max_bytes} bytes.", status=413)
+    except ClientDisconnect as exc:
+        # Nobody is left to answer; say so in the envelope rather than as a server error.
+        raise InvalidInput(400, "Input is invalid. The client left before sending the whole body.") from exc
     if not body.strip():
         raise InvalidInput(400, "Input is invalid. The request body is empty; send a JSON object.")
     try:
