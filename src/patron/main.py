@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await db.start()
         master = load_master_key(settings)
         app.state.db = db
-        app.state.box = SecretBox(master)
+        app.state.box = SecretBox(master)  # the same key load_box() gives other processes
         app.state.authenticator = Authenticator(
             db,
             ApiKeys(master),

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-import os
 import secrets
-from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from patron.config import Settings
+from patron.security.keys import load_master_key
 
 PREFIX = "whsec_"
 
@@ -41,18 +40,5 @@ class SecretBox:
 
 
 def load_box(settings: Settings) -> SecretBox:
-    """The process's box: PATRON_SECRET_KEY, else a key file made on first use (mode 0600)."""
-    if settings.secret_key:
-        return SecretBox(base64.b64decode(settings.secret_key))
-    path = Path(settings.secret_key_file)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = base64.b64encode(secrets.token_bytes(32))
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first; use theirs
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key)
-    return SecretBox(base64.b64decode(path.read_bytes().strip()))
+    """The process's box, keyed by the server secret (security/keys.py)."""
+    return SecretBox(load_master_key(settings))
