@@ -402,33 +402,24 @@ class PgTx(Tx):
         self._count(c.text)
         return c.text, c.args(params)
 
-    async def all(self, q: Q, /, **params: Any) -> list[Row]:
+    async def _call(self, method: Callable[..., Any], q: Q, params: Mapping[str, Any]) -> Any:
         text, args = await self._prep(q, params)
         try:
-            return list(await self._conn.fetch(text, *args))
+            return await method(text, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(str(exc)) from None
+
+    async def all(self, q: Q, /, **params: Any) -> list[Row]:
+        return list(await self._call(self._conn.fetch, q, params))
 
     async def one(self, q: Q, /, **params: Any) -> Row | None:
-        text, args = await self._prep(q, params)
-        try:
-            return await self._conn.fetchrow(text, *args)
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from None
+        return await self._call(self._conn.fetchrow, q, params)
 
     async def val(self, q: Q, /, **params: Any) -> Any:
-        text, args = await self._prep(q, params)
-        try:
-            return await self._conn.fetchval(text, *args)
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from None
+        return await self._call(self._conn.fetchval, q, params)
 
     async def run(self, q: Q, /, **params: Any) -> int:
-        text, args = await self._prep(q, params)
-        try:
-            status = await self._conn.execute(text, *args)
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from None
+        status: str = await self._call(self._conn.execute, q, params)
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 import ssl
 import time
@@ -24,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from patron.webhooks.urls import UnsafeAddress, forbidden
+from patron.webhooks.urls import checked_addresses
 
 EXCERPT = 1024
 MAX_ANSWER = 64 * 1024  # a longer answer is not read to its end: the connection is closed
@@ -134,7 +133,9 @@ class DeliveryClient:
             if now - connection.idle_since < IDLE_SECONDS and not connection.reader.at_eof():
                 return connection, True
             connection.close()
-        address = await self._checked_address(target.host, target.port)
+        # Resolved once and every address checked; the connection goes to a checked one.
+        addresses = await checked_addresses(target.host, target.port, allow_private=self.allow_private)
+        address = addresses[0]
         reader, writer = await asyncio.open_connection(
             address,
             target.port,
@@ -145,33 +146,6 @@ class DeliveryClient:
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return _Connection(reader, writer), False
-
-    async def _checked_address(self, host: str, port: int) -> str:
-        """The address to connect to: resolved once, every candidate checked, so the
-        connection reaches what was checked (no second lookup an attacker could steer)."""
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
-        if literal is not None:
-            if not self.allow_private and forbidden(literal):
-                raise UnsafeAddress(f"{host} is not a public address")
-            return str(literal)
-        if not self.allow_private and (host.lower() == "localhost" or host.lower().endswith(".localhost")):
-            raise UnsafeAddress(f"{host} is a loopback name")
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise UnsafeAddress(f"{host} does not resolve") from exc
-        addresses = [str(info[4][0]) for info in infos]
-        if not self.allow_private:
-            for address in addresses:
-                if forbidden(ipaddress.ip_address(address)):
-                    raise UnsafeAddress(f"{host} resolves to a non-public address")
-        if not addresses:
-            raise UnsafeAddress(f"{host} does not resolve")
-        return addresses[0]
 
     async def _exchange(
         self, connection: _Connection, target: _Target, body: bytes, headers: dict[str, str]

@@ -54,26 +54,34 @@ def forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not address.is_global or address.is_multicast
 
 
-async def ensure_public(url: str, *, allow_private: bool) -> None:
-    """Raise UnsafeAddress if the URL's host is or resolves to a non-public address."""
-    if allow_private:
-        return
-    host = urlsplit(url).hostname or ""
+async def checked_addresses(host: str, port: int | None, *, allow_private: bool) -> list[str]:
+    """The addresses of a host, each checked: raise UnsafeAddress if any is not public (or
+    Unresolvable), unless private addresses are allowed. Connect to one of these, never to
+    a second lookup of the name, which could answer otherwise."""
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
         literal = None
     if literal is not None:
-        if forbidden(literal):
+        if not allow_private and forbidden(literal):
             raise UnsafeAddress(f"{host} is not a public address")
-        return
-    if host.lower() in ("localhost",) or host.lower().endswith(".localhost"):
+        return [str(literal)]
+    if not allow_private and (host.lower() == "localhost" or host.lower().endswith(".localhost")):
         raise UnsafeAddress(f"{host} is a loopback name")
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise Unresolvable(f"{host} does not resolve") from exc
-    for info in infos:
-        if forbidden(ipaddress.ip_address(info[4][0])):
-            raise UnsafeAddress(f"{host} resolves to a non-public address")
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise Unresolvable(f"{host} does not resolve")
+    if not allow_private and any(forbidden(ipaddress.ip_address(a)) for a in addresses):
+        raise UnsafeAddress(f"{host} resolves to a non-public address")
+    return addresses
+
+
+async def ensure_public(url: str, *, allow_private: bool) -> None:
+    """Raise UnsafeAddress if the URL's host is or resolves to a non-public address."""
+    if not allow_private:
+        await checked_addresses(urlsplit(url).hostname or "", None, allow_private=False)
