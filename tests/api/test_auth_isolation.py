@@ -107,3 +107,39 @@ async def test_identifiers_do_not_cross_orgs(client: OrgClient, other_client: Or
     assert theirs.json()["createdId"] != mine
     search = (await other_client.get("/v2/customers/search", params={"q": number})).json()
     assert [d["userId"] for d in search["data"]] == [theirs.json()["createdId"]]
+
+
+async def test_a_till_stored_with_an_argon2_hash_logs_in_once_and_is_stored_as_a_digest(harness) -> None:  # type: ignore[no-untyped-def]
+    from patron.security.passwords import hash_password
+    from tests.support import execute, rows
+
+    org = await make_org(harness)
+    org_id, code = org.org_id, org.username.split("@")[0]
+    db = harness.app.state.db
+    # As a till made before API-key digests was stored.
+    await execute(
+        db,
+        "UPDATE till SET password_hash = :h WHERE org_id = :o AND code = :c",
+        h=hash_password(org.password),
+        o=org_id,
+        c=code,
+    )
+    assert (await org.get("/v2/customers/search", params={"q": "a"})).status_code == 200
+    stored = (
+        await rows(db, "SELECT password_hash FROM till WHERE org_id = :o AND code = :c", o=org_id, c=code)
+    )[0]
+    assert stored.password_hash.startswith("hmac-sha256$")
+    assert (await org.get("/v2/customers/search", params={"q": "a"})).status_code == 200
+    wrong = await harness.http.get(
+        "/v2/customers/search", params={"q": "a"}, headers=basic(org.username, "x")
+    )
+    assert wrong.status_code == 401
+
+
+async def test_a_username_in_any_other_spelling_is_refused(client: OrgClient) -> None:
+    code, org_id = client.username.split("@")
+    for spelling in (f"{code}@0{org_id}", f"{code.upper()}@{org_id}", f"{code}@{org_id} ", f"{code}@١٠٠٠"):
+        r = await client.harness.http.get(
+            "/v2/customers/search", params={"q": "a"}, headers=basic(spelling, client.password)
+        )
+        assert r.status_code == 401, spelling
