@@ -20,16 +20,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from patron import codes
+
 
 class PatronError(Exception):
     """A failure with a seed code, a message and an HTTP status."""
 
     status: int = 400
 
-    def __init__(self, code: int, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        code: int,
+        message: str | None = None,
+        *,
+        detail: str | None = None,
+        x: object | None = None,
+        status: int | None = None,
+    ) -> None:
+        # The code is named once: the message is the code's own text (its placeholder filled
+        # with `x`, `detail` appended) unless a caller words it itself.
+        text = message if message is not None else codes.message(code, x, detail)
+        super().__init__(text)
         self.code = code
-        self.message = message
+        self.message = text
         if status is not None:
             self.status = status
 
@@ -45,7 +58,7 @@ class Unauthorized(PatronError):
 class Throttled(PatronError):
     status = 429
 
-    def __init__(self, code: int, message: str, *, retry_after: int) -> None:
+    def __init__(self, code: int, message: str | None = None, *, retry_after: int) -> None:
         super().__init__(code, message)
         self.retry_after = retry_after
 
@@ -68,3 +81,8 @@ class Warning_:
 
     code: int
     message: str
+
+    @classmethod
+    def of(cls, code: int, x: object | None = None, detail: str | None = None) -> Warning_:
+        """The warning of a code with the code's own text (placeholder `x`, `detail` appended)."""
+        return cls(code, codes.message(code, x, detail))

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from patron.codes import message
 from patron.context import RequestContext
 from patron.customers.commands import IdentifierInput
 from patron.customers.common import card_series, card_status_label
@@ -52,41 +51,32 @@ async def plan_card(
     series = card_series(ctx.config, item)
     label = card_status_label(series, item.status_label)
     if series.number_pattern and not re.fullmatch(series.number_pattern, number):
-        raise InvalidInput(
-            400, message(400, detail=f"Card number does not match series {series.series_code}.")
-        )
+        raise InvalidInput(400, detail=f"Card number does not match series {series.series_code}.")
     held = sum(1 for p in pending if p.series_id == series.series_id)
     if holder_id is not None:
         held += await repo.count_cards(ctx.org_id, holder_id, series.series_id)
     if held >= series.max_active_cards:
         raise InvalidInput(
             400,
-            message(
-                400,
-                detail=f"Series {series.series_code} allows {series.max_active_cards} card(s) per customer.",
-            ),
+            detail=f"Series {series.series_code} allows {series.max_active_cards} card(s) per customer.",
         )
     if existing is not None:
         if existing["customer_id"] is not None:
-            raise Conflict(conflict_code, message(conflict_code, detail="The card is issued to a customer."))
+            raise Conflict(conflict_code, detail="The card is issued to a customer.")
         if int(existing["series_id"]) != series.series_id:
-            raise InvalidInput(
-                400, message(400, detail=f"The card belongs to series {existing['series_id']}.")
-            )
+            raise InvalidInput(400, detail=f"The card belongs to series {existing['series_id']}.")
     elif ctx.config.require_precreated_cards:
-        raise InvalidInput(400, message(400, detail="The card is not in stock; create it before issuing."))
+        raise InvalidInput(400, detail="The card is not in stock; create it before issuing.")
     external = (item.card_external_id or "").strip() or None
     if external is not None:
         holder = await repo.card_by_external_id(ctx.org_id, external)
         if holder is not None and holder["card_number"] != number:
-            raise Conflict(
-                conflict_code, message(conflict_code, detail="cardExternalId is used by another card.")
-            )
+            raise Conflict(conflict_code, detail="cardExternalId is used by another card.")
     extended, warnings = validate_extended_fields(dict(item.extended_fields), ctx.config, card=True)
     try:
         custom = clean_custom_fields(dict(item.custom_fields))
     except ValueError as exc:
-        raise InvalidInput(1017, message(1017, detail=str(exc))) from exc
+        raise InvalidInput(1017, detail=str(exc)) from exc
     plan = CardPlan(number, series.series_id, series.series_code, label, external, extended, custom, existing)
     return plan, warnings
 
@@ -140,4 +130,4 @@ async def return_card(uow: UnitOfWork, ctx: RequestContext, number: str, now: da
 
 def require_loyalty(loyalty_type: str) -> None:
     if loyalty_type != "loyalty":
-        raise RuleViolation(1013, message(1013, detail="Cards are issued to loyalty customers only."))
+        raise RuleViolation(1013, detail="Cards are issued to loyalty customers only.")

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.commands import CommChannelInput, CustomerRef, IdentifierInput, SourceAccount
@@ -25,21 +24,19 @@ def resolve_account(config: OrgConfig, where: SourceAccount, *, allow_all: bool 
     source = (where.source or "").strip()
     account = (where.account_id or "").strip()
     if not source:
-        raise InvalidInput(400, message(400, detail="The source parameter is required."))
+        raise InvalidInput(400, detail="The source parameter is required.")
     if allow_all and source.upper() == catalog.ALL_SOURCES:
         return catalog.ALL_SOURCES, ""
     if source not in config.sources:
-        raise InvalidInput(8012, message(8012, detail=f"'{source}' is not a source enabled for this org."))
+        raise InvalidInput(8012, detail=f"'{source}' is not a source enabled for this org.")
     accounts = config.sources[source]
     if accounts:
         if not account:
-            raise InvalidInput(8045, message(8045, detail=f"{source} has several accounts; pass accountId."))
+            raise InvalidInput(8045, detail=f"{source} has several accounts; pass accountId.")
         if account not in accounts:
-            raise InvalidInput(8011, message(8011, detail=f"'{account}' is not an account of {source}."))
+            raise InvalidInput(8011, detail=f"'{account}' is not an account of {source}.")
     elif account:
-        raise InvalidInput(
-            8011, message(8011, detail=f"{source} is a single-account source; omit accountId.")
-        )
+        raise InvalidInput(8011, detail=f"{source} is a single-account source; omit accountId.")
     return source, account
 
 
@@ -56,17 +53,14 @@ def clean_identifier(item: IdentifierInput, config: OrgConfig, codes: dict[str, 
     if id_type is None:
         raise InvalidInput(
             400,
-            message(
-                400,
-                detail=f"'{item.type}' is not an identifier type; use one of "
-                f"{', '.join(catalog.IDENTIFIER_TYPES)}.",
-            ),
+            detail=f"'{item.type}' is not an identifier type; use one of "
+            f"{', '.join(catalog.IDENTIFIER_TYPES)}.",
         )
     try:
         value = normalise_identifier(id_type, item.value, config)
     except InvalidIdentifier as exc:
         code = codes.get(id_type, 400)
-        raise InvalidInput(code, message(code, detail=f"{id_type} '{item.value}': {exc.reason}.")) from exc
+        raise InvalidInput(code, detail=f"{id_type} '{item.value}': {exc.reason}.") from exc
     return CleanIdentifier(id_type, value, item)
 
 
@@ -76,9 +70,9 @@ def clean_comm_channels(
     out: list[dict[str, Any]] = []
     for ch in channels:
         if ch.type not in catalog.COMM_CHANNEL_TYPES:
-            raise InvalidInput(8010, message(8010, detail=f"'{ch.type}' is not a channel type."))
+            raise InvalidInput(8010, detail=f"'{ch.type}' is not a channel type.")
         if ch.type == "mobilePush" and source not in catalog.MOBILE_PUSH_SOURCES:
-            raise InvalidInput(8010, message(8010, detail=f"mobilePush is not supported for {source}."))
+            raise InvalidInput(8010, detail=f"mobilePush is not supported for {source}.")
         value: Any = ch.value
         try:
             if ch.type == "mobile":
@@ -89,7 +83,7 @@ def clean_comm_channels(
                 value = normalise_identifier("wechat", ch.value, config)
         except InvalidIdentifier as exc:
             code = {"mobile": 8058, "email": 8057}.get(ch.type, 8010)
-            raise InvalidInput(code, message(code, detail=exc.reason)) from exc
+            raise InvalidInput(code, detail=exc.reason) from exc
         item: dict[str, Any] = {
             "type": ch.type,
             "value": value,
@@ -110,19 +104,15 @@ def card_series(config: OrgConfig, item: IdentifierInput) -> CardSeries:
     if item.series_id is not None:
         series = config.series_by_id(item.series_id)
         if series is None or (item.series_code and item.series_code != series.series_code):
-            raise InvalidInput(400, message(400, detail=f"Card series {item.series_id} is not configured."))
+            raise InvalidInput(400, detail=f"Card series {item.series_id} is not configured.")
     elif item.series_code:
         series = config.series_by_code(item.series_code)
         if series is None:
-            raise InvalidInput(
-                400, message(400, detail=f"Card series '{item.series_code}' is not configured.")
-            )
+            raise InvalidInput(400, detail=f"Card series '{item.series_code}' is not configured.")
     elif len(config.card_series) == 1:
         series = config.card_series[0]
     else:
-        raise InvalidInput(
-            400, message(400, detail="A card needs a seriesId or seriesCode of a configured series.")
-        )
+        raise InvalidInput(400, detail="A card needs a seriesId or seriesCode of a configured series.")
     return series
 
 
@@ -133,7 +123,7 @@ def card_status_label(series: CardSeries, label: str | None) -> str:
     if match is None:
         raise InvalidInput(
             400,
-            message(400, detail=f"statusLabel '{label}' is not one of {', '.join(series.status_labels)}."),
+            detail=f"statusLabel '{label}' is not one of {', '.join(series.status_labels)}.",
         )
     return match
 
@@ -211,9 +201,9 @@ async def find_customer(
     if ref.customer_id is not None:
         view = await uow.customers.view(ctx.org_id, ref.customer_id, names, lock=lock)
         if view is None:
-            raise NotFound(missing_code, message(missing_code))
+            raise NotFound(missing_code)
         if view.merged_into_id is not None:
-            raise NotFound(8069, message(8069, detail=f"Use customer id {view.merged_into_id}."))
+            raise NotFound(8069, detail=f"Use customer id {view.merged_into_id}.")
         return view
     assert ref.identifier is not None
     customer_id = await customer_id_by_identifier(
@@ -235,14 +225,14 @@ async def customer_id_by_identifier(
 ) -> int:
     """Resolve an identifier to a customer id: 8013 bad name or value, 8015 or 8065 missing."""
     if name not in allowed:
-        raise InvalidInput(8013, message(8013, detail=f"identifierName must be one of {', '.join(allowed)}."))
+        raise InvalidInput(8013, detail=f"identifierName must be one of {', '.join(allowed)}.")
     if not raw_value:
-        raise InvalidInput(8013, message(8013, detail="identifierValue is required."))
+        raise InvalidInput(8013, detail="identifierValue is required.")
     repo = uow.customers
     if name == "cardExternalId":
         card = await repo.card_by_external_id(ctx.org_id, raw_value.strip())
         if card is None or card["customer_id"] is None:
-            raise NotFound(8015, message(8015))
+            raise NotFound(8015)
         pair = (catalog.CARD, str(card["card_number"]))
     else:
         id_type = catalog.canonical_type(name)
@@ -250,16 +240,16 @@ async def customer_id_by_identifier(
         try:
             pair = (id_type, normalise_identifier(id_type, raw_value, ctx.config))
         except InvalidIdentifier as exc:
-            raise InvalidInput(8013, message(8013, detail=exc.reason)) from exc
+            raise InvalidInput(8013, detail=exc.reason) from exc
     holders = await repo.holders(ctx.org_id, [pair])
     if not holders:
-        raise NotFound(8015, message(8015))
+        raise NotFound(8015)
     if source == catalog.ALL_SOURCES:
         return holders[0].customer_id
     for h in holders:
         if h.source == source and h.account_id == account:
             return h.customer_id
-    raise NotFound(8065, message(8065))
+    raise NotFound(8065)
 
 
 def series_names(config: OrgConfig) -> dict[int, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from patron.codes import message
 from patron.customers.commands import EnrollmentInput
 from patron.customers.views import EnrollmentView
 from patron.errors import InvalidInput
@@ -15,10 +14,10 @@ def check_enrollments(enrollments: Sequence[EnrollmentInput]) -> None:
     seen: set[int] = set()
     for e in enrollments:
         if e.program_id in seen:
-            raise InvalidInput(400, message(400, detail=f"Program {e.program_id} is enrolled twice."))
+            raise InvalidInput(400, detail=f"Program {e.program_id} is enrolled twice.")
         seen.add(e.program_id)
         if e.loyalty_points < 0 or (e.tier_number is not None and e.tier_number < 1):
-            raise InvalidInput(400, message(400, detail="loyaltyPoints must be >= 0 and tierNumber >= 1."))
+            raise InvalidInput(400, detail="loyaltyPoints must be >= 0 and tierNumber >= 1.")
 
 
 def new_enrollments(

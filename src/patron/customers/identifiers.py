@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.cards import CardPlan, issue_card, plan_card, require_loyalty, return_card
@@ -44,7 +43,7 @@ class Changed:
 async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeIdentifiers) -> Changed:
     source, account = resolve_account(ctx.config, cmd.where)
     if not cmd.add and not cmd.remove:
-        raise InvalidInput(400, message(400, detail="Pass add or remove."))
+        raise InvalidInput(400, detail="Pass add or remove.")
     adds = _dedupe(clean_identifier(i, ctx.config, CHANGE_CODES) for i in cmd.add)
     removes = _dedupe(clean_identifier(i, ctx.config, CHANGE_CODES) for i in cmd.remove)
     repo = uow.customers
@@ -54,9 +53,9 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     names = series_names(ctx.config)
     view = await repo.view(ctx.org_id, cmd.customer_id, names, lock=True)
     if view is None:
-        raise NotFound(8009, message(8009))
+        raise NotFound(8009)
     if view.merged_into_id is not None:
-        raise Conflict(8067, message(8067, view.merged_into_id))
+        raise Conflict(8067, x=view.merged_into_id)
     core = core_of(view)
     cid = core.customer_id
 
@@ -64,17 +63,17 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     for h in await repo.holders(ctx.org_id, [(i.type, i.value) for i in adds]):
         if h.source == source and h.account_id == account:
             code = 8008 if h.customer_id == cid else 8007
-            raise Conflict(code, message(code))
+            raise Conflict(code)
         if h.customer_id != cid:
             survivors.add(h.customer_id)
     if len(survivors) > 1:
-        raise Conflict(8053, message(8053))
+        raise Conflict(8053)
 
     profile = view.profile(source, account)
     held = {(i.type, i.value) for i in profile.identifiers} if profile else set()
     for r in removes:
         if (r.type, r.value) not in held:
-            raise InvalidInput(1041, message(1041, detail=f"{r.type} {r.value!r} is not held in {source}."))
+            raise InvalidInput(1041, detail=f"{r.type} {r.value!r} is not held in {source}.")
 
     plans: list[CardPlan] = []
     warnings: list[Warning_] = []
@@ -110,7 +109,7 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
         await repo.insert_identifiers(ctx.org_id, cid, added, now)
         await uow.flush()
     except IntegrityError as exc:
-        raise Conflict(8007, message(8007)) from exc
+        raise Conflict(8007) from exc
     cards = [c for c in view.cards if c.card_number not in {v for t, v in removed if t == catalog.CARD}]
     for plan in plans:
         cards.append(await issue_card(uow, ctx, plan, cid, now, names))
@@ -128,14 +127,14 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     remaining = {i.type for p in profiles for i in p.identifiers}
     primary = ctx.config.primary_identifier
     if core.loyalty_type == catalog.LOYALTY and primary not in remaining and not survivors:
-        raise RuleViolation(1041, message(1041, detail=f"A loyalty customer keeps a {primary}."))
+        raise RuleViolation(1041, detail=f"A loyalty customer keeps a {primary}.")
 
     core = replace(core, updated_at=now, updated_by_till_id=till.till_id, version=core.version + 1)
     if survivors:
         survivor_id = survivors.pop()
         result = await _merge(uow, ctx, view, core, survivor_id, source, account, now, till)
         changes.append(FieldChange("mergedCustomerId", "StandardField", None, str(cid), source, account))
-        warnings.append(Warning_(8051, message(8051, survivor_id)))
+        warnings.append(Warning_.of(8051, x=survivor_id))
     else:
         await repo.update_customer(ctx.org_id, core)
         result = replace(
@@ -181,7 +180,7 @@ async def _merge(
     survivor = core_of(survivor_view)
     victim_accounts = {(p.source, p.account_id) for p in victim.profiles}
     if victim_accounts & {(p.source, p.account_id) for p in survivor_view.profiles}:
-        raise Conflict(8066, message(8066))
+        raise Conflict(8066)
     await repo.move_customer_rows(
         ctx.org_id, victim.customer_id, survivor_id, {e.program_id for e in survivor_view.enrollments}
     )

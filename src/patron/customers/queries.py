@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.commands import CustomerRef, SearchCustomers, SourceAccount
@@ -36,17 +35,12 @@ def parse_embed(raw: str | None) -> tuple[str, ...]:
     wanted = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
     for value in wanted:
         if value not in catalog.EMBED_VALUES:
-            raise InvalidInput(
-                400, message(400, detail=f"embed must be among {', '.join(catalog.EMBED_VALUES)}.")
-            )
+            raise InvalidInput(400, detail=f"embed must be among {', '.join(catalog.EMBED_VALUES)}.")
         if value not in catalog.SUPPORTED_EMBEDS:
             raise InvalidInput(
                 400,
-                message(
-                    400,
-                    detail=f"embed={value} is not available yet; supported: "
-                    f"{', '.join(catalog.SUPPORTED_EMBEDS)}.",
-                ),
+                detail=f"embed={value} is not available yet; supported: "
+                f"{', '.join(catalog.SUPPORTED_EMBEDS)}.",
             )
     return wanted
 
@@ -62,23 +56,21 @@ async def details(
     embeds = parse_embed(embed)
     allowed_names = catalog.DETAILS_LOOKUP_NAMES
     if ref.identifier is not None and ref.identifier.name not in allowed_names:
-        raise InvalidInput(
-            8013, message(8013, detail=f"identifierName must be one of {', '.join(allowed_names)}.")
-        )
+        raise InvalidInput(8013, detail=f"identifierName must be one of {', '.join(allowed_names)}.")
     view = await find_customer(uow, ctx, ref, source, account)
     if source != catalog.ALL_SOURCES and view.profile(source, account) is None:
-        raise NotFound(8065, message(8065))
+        raise NotFound(8065)
     return Details(view, source, account, embeds)
 
 
 async def search(uow: UnitOfWork, ctx: RequestContext, cmd: SearchCustomers) -> SearchPage:
     q = cmd.q.strip()
     if not q:
-        raise InvalidInput(400, message(400, detail="q is required."))
+        raise InvalidInput(400, detail="q is required.")
     if len(q) > 100:
-        raise InvalidInput(400, message(400, detail="q is longer than 100 characters."))
+        raise InvalidInput(400, detail="q is longer than 100 characters.")
     if not 1 <= cmd.limit <= MAX_PAGE:
-        raise InvalidInput(400, message(400, detail=f"limit must be between 1 and {MAX_PAGE}."))
+        raise InvalidInput(400, detail=f"limit must be between 1 and {MAX_PAGE}.")
     if cmd.offset < 0:
-        raise InvalidInput(400, message(400, detail="offset must be 0 or more."))
+        raise InvalidInput(400, detail="offset must be 0 or more.")
     return await uow.customers.search(ctx.org_id, q, limit=cmd.limit, offset=cmd.offset)

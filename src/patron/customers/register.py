@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.cards import CardPlan, issue_card, plan_card, require_loyalty
@@ -88,26 +87,24 @@ def plan_registration(ctx: RequestContext, cmd: RegisterCustomer) -> Registratio
     config = ctx.config
     warnings: list[Warning_] = []
     if cmd.loyalty_type not in catalog.LOYALTY_TYPES:
-        raise InvalidInput(
-            400, message(400, detail="loyaltyInfo.loyaltyType must be loyalty or non_loyalty.")
-        )
+        raise InvalidInput(400, detail="loyaltyInfo.loyaltyType must be loyalty or non_loyalty.")
     if not cmd.profiles:
-        raise InvalidInput(400, message(400, detail="profiles: at least one profile is required."))
+        raise InvalidInput(400, detail="profiles: at least one profile is required.")
 
     profiles: list[_Profile] = []
     custom: dict[str, str | None] = {}
     for index, p in enumerate(cmd.profiles):
         if not p.source:
-            raise InvalidInput(400, message(400, detail=f"profiles[{index}].source is required."))
+            raise InvalidInput(400, detail=f"profiles[{index}].source is required.")
         source, account = resolve_account(config, SourceAccount(p.source, p.account_id))
         if any(q.source == source and q.account_id == account for q in profiles):
-            raise InvalidInput(400, message(400, detail=f"Two profiles name {source} {account}.".rstrip()))
+            raise InvalidInput(400, detail=f"Two profiles name {source} {account}.".rstrip())
         if not p.identifiers:
-            raise InvalidInput(400, message(400, detail=f"profiles[{index}].identifiers is required."))
+            raise InvalidInput(400, detail=f"profiles[{index}].identifiers is required.")
         try:
             first, last = clean_name(p.first_name, "firstName"), clean_name(p.last_name, "lastName")
         except ValueError as exc:
-            raise InvalidInput(400, message(400, detail=str(exc))) from exc
+            raise InvalidInput(400, detail=str(exc)) from exc
         cleaned: dict[tuple[str, str], CleanIdentifier] = {}
         for item in p.identifiers:
             ident = clean_identifier(item, config, REGISTER_CODES)
@@ -117,20 +114,20 @@ def plan_registration(ctx: RequestContext, cmd: RegisterCustomer) -> Registratio
         if p.fields:
             unknown = unknown_custom_fields(p.fields, config)
             if unknown:
-                raise InvalidInput(1017, message(1017, detail=f"Not configured: {', '.join(unknown)}."))
+                raise InvalidInput(1017, detail=f"Not configured: {', '.join(unknown)}.")
             try:
                 custom.update(clean_custom_fields(p.fields))
             except ValueError as exc:
-                raise InvalidInput(1017, message(1017, detail=str(exc))) from exc
+                raise InvalidInput(1017, detail=str(exc)) from exc
 
     extended, ext_warnings = validate_extended_fields(cmd.extended_fields, config)
     warnings.extend(ext_warnings)
     all_types = {i.type for p in profiles for i in p.identifiers}
     if cmd.loyalty_type == catalog.LOYALTY and config.primary_identifier not in all_types:
         code = REQUIRED_CODES[config.primary_identifier]
-        raise InvalidInput(code, message(code))
+        raise InvalidInput(code)
     if cmd.loyalty_type == catalog.NON_LOYALTY and not all_types & {"mobile", "email"}:
-        raise InvalidInput(1045, message(1045))
+        raise InvalidInput(1045)
     registered_at = _registration_date(cmd.create_date, utcnow(), ctx)
     check_enrollments(cmd.enrollments)
     return RegistrationPlan(cmd, tuple(profiles), custom, extended, registered_at, tuple(warnings))
@@ -150,13 +147,13 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
         mine = next((p for p in profiles if p.source == h.source and p.account_id == h.account_id), None)
         if mine is not None and any(i.type == h.id_type and i.value == h.value for i in mine.identifiers):
             code = TAKEN_CODES.get(h.id_type, 1014)
-            raise Conflict(code, message(code, detail=f"{h.id_type} is registered in {h.source}."))
+            raise Conflict(code, detail=f"{h.id_type} is registered in {h.source}.")
         targets.add(h.customer_id)
     if len(targets) > 1:
-        raise Conflict(8053, message(8053))
+        raise Conflict(8053)
 
     if cmd.associated_with and await uow.orgs.till_by_code(ctx.org_id, cmd.associated_with) is None:
-        raise InvalidInput(91020, message(91020, detail=f"No till '{cmd.associated_with}' in this org."))
+        raise InvalidInput(91020, detail=f"No till '{cmd.associated_with}' in this org.")
     holder = next(iter(targets), None)
     for prepared in profiles:
         for card_ident in prepared.identifiers:
@@ -174,14 +171,14 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
             customer_id = targets.pop()
             await _merge_into(uow, ctx, customer_id, profiles, custom, extended, cmd, now)
             await uow.flush()
-            warnings.insert(0, Warning_(8050, message(8050)))
+            warnings.insert(0, Warning_.of(8050))
             return Registered(customer_id, warnings)
         customer_id = await _create(uow, ctx, cmd, profiles, custom, extended, registered_at, now)
         await uow.flush()
     except IntegrityError as exc:
         # A concurrent writer claimed an identifier first (PostgreSQL without the lock held
         # on every path); the request changes nothing and says why.
-        raise Conflict(1014, message(1014)) from exc
+        raise Conflict(1014) from exc
     return Registered(customer_id, warnings)
 
 
@@ -191,7 +188,7 @@ def _registration_date(stated: datetime | None, now: datetime, ctx: RequestConte
     earliest = now - timedelta(days=ctx.config.registration_past_days)
     latest = now + timedelta(days=ctx.config.registration_future_days)
     if not earliest <= stated <= latest:
-        raise InvalidInput(1034, message(1034))
+        raise InvalidInput(1034)
     return stated
 
 
@@ -311,7 +308,7 @@ async def _merge_into(
     held = {(p.source, p.account_id) for p in before.profiles}
     for p in profiles:
         if (p.source, p.account_id) in held:
-            raise Conflict(8066, message(8066))
+            raise Conflict(8066)
     views, cards, changes = await _write_profiles(uow, ctx, customer_id, profiles, now)
     src, acc = profiles[0].source, profiles[0].account_id
     new_custom = {k: v for k, v in custom.items() if k not in core.custom_fields}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from patron.codes import message
 from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.commands import IdentifierInput, UpdateCustomer, UpdateStatus
@@ -51,9 +50,7 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
     core = core_of(view)
     profile = view.profile(source, account)
     if profile is None:
-        raise NotFound(
-            8065, message(8065, detail=f"The customer has no {source} profile {account}.".rstrip())
-        )
+        raise NotFound(8065, detail=f"The customer has no {source} profile {account}.".rstrip())
     warnings: list[Warning_] = []
     changes: list[FieldChange] = []
     first, last, channels = profile.first_name, profile.last_name, profile.comm_channels
@@ -61,13 +58,13 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
     p = cmd.profile
     if p is not None:
         if (p.source and p.source != source) or (p.account_id and p.account_id != account):
-            warnings.append(Warning_(91006, message(91006, "source")))
+            warnings.append(Warning_.of(91006, x="source"))
         first = _name(p.first_name, "firstName", first, source, account, changes)
         last = _name(p.last_name, "lastName", last, source, account, changes)
         if p.identifiers:
             held = {(i.type, i.value) for i in profile.identifiers}
             if not all(_held(i, held, config) for i in p.identifiers):
-                warnings.append(Warning_(91006, message(91006, "identifiers")))
+                warnings.append(Warning_.of(91006, x="identifiers"))
         if p.comm_channels is not None:
             cleaned = clean_comm_channels(p.comm_channels, config, source)
             if cleaned != channels:
@@ -85,11 +82,11 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
         if p.fields:
             unknown = unknown_custom_fields(p.fields, config)
             if unknown:
-                raise InvalidInput(1017, message(1017, detail=f"Not configured: {', '.join(unknown)}."))
+                raise InvalidInput(1017, detail=f"Not configured: {', '.join(unknown)}.")
             try:
                 merged = {**custom, **clean_custom_fields(p.fields)}
             except ValueError as exc:
-                raise InvalidInput(1017, message(1017, detail=str(exc))) from exc
+                raise InvalidInput(1017, detail=str(exc)) from exc
             changes.extend(diff_mapping(custom, merged, "CustomField", source, account))
             custom = merged
     if cmd.extended_fields:
@@ -100,12 +97,12 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
         extended = merged_ext
     if cmd.loyalty_type is not None and cmd.loyalty_type != loyalty:
         if cmd.loyalty_type not in catalog.LOYALTY_TYPES:
-            raise InvalidInput(400, message(400, detail="loyaltyType must be loyalty or non_loyalty."))
+            raise InvalidInput(400, detail="loyaltyType must be loyalty or non_loyalty.")
         if cmd.loyalty_type == catalog.NON_LOYALTY:
-            raise RuleViolation(1046, message(1046))
+            raise RuleViolation(1046)
         if config.primary_identifier not in {i.type for i in view.identifiers()}:
             code = CONVERSION_CODES[config.primary_identifier]
-            raise RuleViolation(code, message(code))
+            raise RuleViolation(code)
         changes.append(
             FieldChange("loyaltyType", "StandardField", loyalty, cmd.loyalty_type, source, account)
         )
@@ -179,7 +176,7 @@ def _name(
     try:
         value = clean_name(given, field_name)
     except ValueError as exc:
-        raise InvalidInput(400, message(400, detail=str(exc))) from exc
+        raise InvalidInput(400, detail=str(exc)) from exc
     if value != old:
         changes.append(FieldChange(field_name, "StandardField", old, value, source, account))
     return value
@@ -191,23 +188,23 @@ async def update_status(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateStatus)
     labels = ctx.config.status_labels
     label = next((x for x in labels if x.casefold() == (cmd.label or "").strip().casefold()), None)
     if label is None:
-        raise InvalidInput(400, message(400, detail=f"label must be one of: {', '.join(labels)}."))
+        raise InvalidInput(400, detail=f"label must be one of: {', '.join(labels)}.")
     reason = (cmd.reason or "").strip()
     if not reason:
-        raise InvalidInput(400, message(400, detail="reason is required."))
+        raise InvalidInput(400, detail="reason is required.")
     if len(reason) > 500:
-        raise InvalidInput(400, message(400, detail="reason is longer than 500 characters."))
+        raise InvalidInput(400, detail="reason is longer than 500 characters.")
     config = ctx.config
     if label == config.deleted_label:
         raise InvalidInput(
             400,
-            message(400, detail=f"'{label}' is set by the erasure; set '{config.pending_deletion_label}'."),
+            detail=f"'{label}' is set by the erasure; set '{config.pending_deletion_label}'.",
         )
     view = await find_customer(uow, ctx, cmd.ref, source, account, lock=True)
     core = core_of(view)
     previous = core.status_label
     if previous == config.deleted_label:
-        raise InvalidInput(400, message(400, detail="The customer's personal data was erased."))
+        raise InvalidInput(400, detail="The customer's personal data was erased.")
     if previous == label:
         return False
     now = utcnow()
