@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     # Largest request body accepted, in bytes; a bigger one is refused before it is parsed.
     max_body_bytes: int = 1_048_576
+    # Slow clients: the request line and headers must arrive within `header_timeout_seconds`
+    # (and be at most `max_url_bytes` / `max_header_bytes` long), the whole body within
+    # `body_timeout_seconds` of the request's start; otherwise 408/414/431 and the
+    # connection is closed.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    max_url_bytes: int = Field(default=8192, ge=256, le=1_048_576)
+    max_header_bytes: int = Field(default=65536, ge=1024, le=1_048_576)
     # Failed logins for one username inside the window before that username is throttled.
     auth_max_failures: int = 5
     auth_failure_window_seconds: int = 60

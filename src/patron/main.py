@@ -12,10 +12,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from patron import __version__
-from patron.api import orgs, webhooks
-from patron.api.http import JSONResponse, RequestIdMiddleware
+from patron.api import orgs, surfaces, webhooks
+from patron.api.edge import EdgeMiddleware
+from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
-from patron.api.v2 import customers, errors
+from patron.api.v2 import customers
 from patron.config import Settings
 from patron.db.engine import create_database
 from patron.db.uow import UnitOfWork
@@ -75,9 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.route_class = LeanRoute
     app.state.settings = settings
     app.add_middleware(
-        RequestIdMiddleware, access_log=settings.access_log, count_statements=settings.statement_header
+        EdgeMiddleware,
+        access_log=settings.access_log,
+        count_statements=settings.statement_header,
+        body_timeout=settings.body_timeout_seconds,
     )
-    errors.install(app)
+    surfaces.install(app)
     app.include_router(customers.router)
     app.include_router(orgs.router)
     app.include_router(webhooks.router)

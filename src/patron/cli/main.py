@@ -111,7 +111,7 @@ def run(
             server_header=False,
             log_level=settings.log_level.lower(),
             loop="uvloop",
-            http="httptools",
+            http="patron.api.server:PatronHttpProtocol",  # httptools, with bounds
         )
     finally:
         if worker is not None:

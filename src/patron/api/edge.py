@@ -1,0 +1,139 @@
+"""The one middleware every HTTP request passes: what the edge owes each request and response.
+
+- A request id: the client's `X-Request-Id` when it is sane, else a new one; echoed back.
+- One access-log line: method, path without the query string (lookups carry identifiers
+  there), status, duration and request id. Never a header or a body.
+- Response headers: `X-Content-Type-Options: nosniff` on every response and `Cache-Control:
+  no-store` on every JSON response (they carry personal data; no cache may keep them).
+- A deadline for the request body: a client that has not sent its whole body within
+  `body_timeout` seconds of the request's start gets 408 in its surface's envelope (slow
+  clients hold a connection and a task; the server bounds the headers, see api/server.py).
+- A last resort: an exception nothing else handled is logged with its traceback and answered
+  with 500 in the surface's envelope, and the connection stays usable (letting it reach the
+  server would make it drop the keep-alive connection under the client's next request).
+- With `count_statements`, `X-Patron-Statements: N` (the benchmark's statements per request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from patron.api.surfaces import INTERNAL, error_bytes
+from patron.db.engine import statement_counter
+from patron.db.tx import Counter
+from patron.errors import PatronError
+
+access = structlog.get_logger("patron.access")
+log = structlog.get_logger("patron.api")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class BodyTimeout(PatronError):
+    status = 408
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"Request timeout: the request body did not arrive within {seconds:g} s.")
+
+
+class EdgeMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        access_log: bool = True,
+        count_statements: bool = False,
+        body_timeout: float = 30.0,
+    ) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.count_statements = count_statements
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+                break
+        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        id_header = (b"x-request-id", request_id.encode())
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+        counter = None
+        if self.count_statements:
+            counter = Counter()
+            statement_counter.set(counter)
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
+        body_done = False
+
+        async def receive_by_deadline() -> Message:
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout(self.body_timeout) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                headers = list(message.get("headers", []))
+                headers.append(id_header)
+                headers.append(_NOSNIFF)
+                is_json = any(n == b"content-type" and v.startswith(b"application/json") for n, v in headers)
+                if is_json and not any(n == b"cache-control" for n, _ in headers):
+                    headers.append(_NO_STORE)
+                if counter is not None:
+                    headers.append((b"x-patron-statements", str(counter.statements).encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive_by_deadline, send_with_headers)
+        except Exception:
+            log.exception(
+                "unhandled error", method=scope["method"], path=scope["path"], request_id=request_id
+            )
+            if not response_started:
+                body = error_bytes(scope, 500, 500, INTERNAL)
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+        finally:
+            if self.access_log:
+                access.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 2),
+                    request_id=request_id,
+                )
