@@ -8,13 +8,13 @@ from datetime import datetime
 
 from patron.context import RequestContext
 from patron.customers.commands import IdentifierInput
-from patron.customers.common import card_series, card_status_label
 from patron.customers.domain import clean_custom_fields, validate_extended_fields
 from patron.customers.repository import card_view
 from patron.customers.views import CardView
 from patron.db.tx import Row
 from patron.db.uow import UnitOfWork
 from patron.errors import Conflict, InvalidInput, RuleViolation, Warning_
+from patron.orgs.config import CardSeries, OrgConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +131,37 @@ async def return_card(uow: UnitOfWork, ctx: RequestContext, number: str, now: da
 def require_loyalty(loyalty_type: str) -> None:
     if loyalty_type != "loyalty":
         raise RuleViolation(1013, detail="Cards are issued to loyalty customers only.")
+
+
+def card_series(config: OrgConfig, item: IdentifierInput) -> CardSeries:
+    """The configured series a card identifier names (by seriesId or seriesCode)."""
+    series: CardSeries | None
+    if item.series_id is not None:
+        series = config.series_by_id(item.series_id)
+        if series is None or (item.series_code and item.series_code != series.series_code):
+            raise InvalidInput(400, detail=f"Card series {item.series_id} is not configured.")
+    elif item.series_code:
+        series = config.series_by_code(item.series_code)
+        if series is None:
+            raise InvalidInput(400, detail=f"Card series '{item.series_code}' is not configured.")
+    elif len(config.card_series) == 1:
+        series = config.card_series[0]
+    else:
+        raise InvalidInput(400, detail="A card needs a seriesId or seriesCode of a configured series.")
+    return series
+
+
+def card_status_label(series: CardSeries, label: str | None) -> str:
+    if label is None:
+        return series.status_labels[0]
+    match = next((s for s in series.status_labels if s.casefold() == label.casefold()), None)
+    if match is None:
+        raise InvalidInput(
+            400,
+            detail=f"statusLabel '{label}' is not one of {', '.join(series.status_labels)}.",
+        )
+    return match
+
+
+def series_names(config: OrgConfig) -> dict[int, str]:
+    return {s.series_id: s.name or s.series_code for s in config.card_series}

@@ -15,8 +15,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from patron.context import Actor, RequestContext
-from patron.customers.common import record_changes, series_names
+from patron.customers.cards import series_names
 from patron.customers.domain import FieldChange
+from patron.customers.history import record_changes
 from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
 from patron.events.domain import CustomerUpdated, StatusChange

@@ -12,17 +12,12 @@ from datetime import datetime
 
 from patron.context import RequestContext
 from patron.customers import catalog
-from patron.customers.cards import CardPlan, issue_card, plan_card, require_loyalty, return_card
+from patron.customers.addressing import resolve_account
+from patron.customers.cards import CardPlan, issue_card, plan_card, require_loyalty, return_card, series_names
 from patron.customers.commands import ChangeIdentifiers
-from patron.customers.common import (
-    CleanIdentifier,
-    clean_identifier,
-    lock_identifiers,
-    record_changes,
-    resolve_account,
-    series_names,
-)
 from patron.customers.domain import FieldChange
+from patron.customers.history import record_changes
+from patron.customers.inputs import CleanIdentifier, clean_identifier
 from patron.customers.repository import CustomerCore, core_of, remember_till
 from patron.customers.views import CustomerView, IdentifierView, ProfileView, TillRef, sort_profiles
 from patron.db.base import utcnow
@@ -49,7 +44,7 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
     repo = uow.customers
     # Identifier locks first, then rows: the order registration takes them in, so the two
     # never wait on each other in a cycle (PostgreSQL).
-    await lock_identifiers(uow, ctx.org_id, [(i.type, i.value) for i in adds])
+    await uow.customers.lock_identifiers(ctx.org_id, [(i.type, i.value) for i in adds])
     names = series_names(ctx.config)
     view = await repo.view(ctx.org_id, cmd.customer_id, names, lock=True)
     if view is None:

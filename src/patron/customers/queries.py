@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from patron.context import RequestContext
 from patron.customers import catalog
+from patron.customers.addressing import customer_id_by_identifier, find_customer, resolve_account
 from patron.customers.commands import CustomerRef, SearchCustomers, SourceAccount
-from patron.customers.common import customer_id_by_identifier, find_customer, resolve_account
 from patron.customers.views import CustomerView, SearchPage
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound

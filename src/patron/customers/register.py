@@ -14,17 +14,9 @@ from typing import Any
 
 from patron.context import RequestContext
 from patron.customers import catalog
-from patron.customers.cards import CardPlan, issue_card, plan_card, require_loyalty
+from patron.customers.addressing import resolve_account
+from patron.customers.cards import CardPlan, issue_card, plan_card, require_loyalty, series_names
 from patron.customers.commands import RegisterCustomer, SourceAccount
-from patron.customers.common import (
-    CleanIdentifier,
-    clean_comm_channels,
-    clean_identifier,
-    lock_identifiers,
-    record_changes,
-    resolve_account,
-    series_names,
-)
 from patron.customers.domain import (
     FieldChange,
     as_text,
@@ -34,6 +26,8 @@ from patron.customers.domain import (
     validate_extended_fields,
 )
 from patron.customers.enrollments import check_enrollments, new_enrollments
+from patron.customers.history import record_changes
+from patron.customers.inputs import CleanIdentifier, clean_comm_channels, clean_identifier
 from patron.customers.repository import core_of, remember_till
 from patron.customers.views import CardView, CustomerView, IdentifierView, ProfileView, TillRef, sort_profiles
 from patron.db.base import utcnow
@@ -140,7 +134,7 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
     profiles = [replace(p, cards=[]) for p in plan.profiles]
     now = utcnow()
     pairs = [(i.type, i.value) for p in profiles for i in p.identifiers]
-    await lock_identifiers(uow, ctx.org_id, pairs)
+    await uow.customers.lock_identifiers(ctx.org_id, pairs)
     holders = await uow.customers.holders(ctx.org_id, pairs)
     targets: set[int] = set()
     for h in holders:

@@ -7,6 +7,7 @@ caller already holds is read back.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -382,6 +383,20 @@ class CustomerRepository:
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
 
+    # Locks ---------------------------------------------------------------------------
+
+    async def lock_identifiers(self, org_id: int, pairs: Iterable[tuple[str, str]]) -> None:
+        """Serialise writers that claim the same identifier values (PostgreSQL only).
+
+        SQLite's single writer already serialises them. On PostgreSQL, a transaction-scoped
+        advisory lock per (org, type, value), taken in sorted order in one statement, makes
+        "check, then merge or insert" atomic across sources, where a unique key alone covers
+        only one account.
+        """
+        if self.tx.dialect != "postgresql":
+            return
+        await self.tx.advisory_locks(sorted({_lock_key(org_id, t, v) for t, v in pairs}))
+
     # Reads ---------------------------------------------------------------------------
 
     async def core(self, org_id: int, customer_id: int, *, lock: bool = False) -> CustomerCore | None:
@@ -740,3 +755,8 @@ def _holders(count: int) -> Q:
         ]
         q = _HOLDERS[count] = Q(" UNION ALL ".join(parts))
     return q
+
+
+def _lock_key(org_id: int, id_type: str, value: str) -> int:
+    digest = hashlib.blake2b(f"{org_id}\x00{id_type}\x00{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

@@ -6,15 +6,8 @@ from dataclasses import dataclass, replace
 
 from patron.context import RequestContext
 from patron.customers import catalog
+from patron.customers.addressing import find_customer, resolve_account
 from patron.customers.commands import IdentifierInput, UpdateCustomer, UpdateStatus
-from patron.customers.common import (
-    channels_text,
-    clean_comm_channels,
-    clean_identifier,
-    find_customer,
-    record_changes,
-    resolve_account,
-)
 from patron.customers.domain import (
     FieldChange,
     clean_custom_fields,
@@ -25,6 +18,8 @@ from patron.customers.domain import (
 )
 from patron.customers.enrollments import check_enrollments, new_enrollments
 from patron.customers.erasure import cancel_erasure, request_erasure
+from patron.customers.history import record_changes
+from patron.customers.inputs import channels_text, clean_comm_channels, clean_identifier
 from patron.customers.repository import core_of, remember_till
 from patron.customers.views import TillRef
 from patron.db.base import utcnow
