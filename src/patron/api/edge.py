@@ -11,6 +11,8 @@
 - A last resort: an exception nothing else handled is logged with its traceback and answered
   with 500 in the surface's envelope, and the connection stays usable (letting it reach the
   server would make it drop the keep-alive connection under the client's next request).
+- For a write carrying `Idempotency-Key`: the key and a hash of the body as the route reads
+  it, for the write path (api/writes.py).
 - With `count_statements`, `X-Patron-Statements: N` (the benchmark's statements per request).
 """
 
@@ -25,6 +27,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patron.api.surfaces import INTERNAL, error_bytes
+from patron.api.writes import IdempotencyDraft
 from patron.db.engine import statement_counter
 from patron.db.tx import Counter
 from patron.errors import PatronError
@@ -34,6 +37,7 @@ log = structlog.get_logger("patron.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _NO_STORE = (b"cache-control", b"no-store")
+_WRITES = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
 
 class BodyTimeout(PatronError):
@@ -62,12 +66,18 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         given = None
+        draft = None
+        writes = scope["method"] in _WRITES
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 given = value.decode("latin-1")
-                break
+            elif writes and name == b"idempotency-key":
+                draft = IdempotencyDraft(value)
         request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        if draft is not None:
+            state["idempotency"] = draft
         id_header = (b"x-request-id", request_id.encode())
         started = time.perf_counter()
         status = 500
@@ -88,6 +98,8 @@ class EdgeMiddleware:
                     message = await receive()
             except TimeoutError:
                 raise BodyTimeout(self.body_timeout) from None
+            if draft is not None and message["type"] == "http.request":
+                draft.body.update(message.get("body", b""))
             if message["type"] != "http.request" or not message.get("more_body", False):
                 body_done = True
             return message

@@ -334,3 +334,21 @@ class ErasureRequest(Base):
     reason: Mapped[str] = mapped_column(String(500))
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IdempotencyKey(Base):
+    """The answer to a write sent with an `Idempotency-Key`, kept for a day (idempotency/)."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "idem_key"),
+        Index(None, "org_id", "expires_at"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    idem_key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -17,6 +17,7 @@ from patron.customers.erasure_repository import ErasureRepository
 from patron.customers.repository import CustomerRepository
 from patron.db.tx import Tx
 from patron.events.outbox import OutboxRepository
+from patron.idempotency.repository import IdempotencyRepository
 from patron.orgs.repository import OrgRepository
 from patron.webhooks.repository import WebhookRepository
 
@@ -30,6 +31,7 @@ class UnitOfWork:
         "customers",
         "erasures",
         "hooks",
+        "idempotency",
         "orgs",
         "outbox",
         "tx",
@@ -50,6 +52,7 @@ class UnitOfWork:
         self.webhooks = WebhookRepository(tx)
         self.outbox = OutboxRepository(tx)
         self.erasures = ErasureRepository(tx)
+        self.idempotency = IdempotencyRepository(tx)
 
     @property
     def dialect(self) -> str:

@@ -26,6 +26,7 @@ from patron.customers.erasure import erase_due
 from patron.db.base import utcnow
 from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
+from patron.idempotency.service import prune_expired
 from patron.webhooks.client import DeliveryClient
 from patron.webhooks.delivery import Outcome, post, sign
 from patron.webhooks.repository import (
@@ -111,13 +112,18 @@ class DeliveryWorker:
             self._client.close()
 
     async def _erase_when_due(self, stop: asyncio.Event) -> None:
-        """Erase the personal data of customers whose erasure request fell due."""
+        """Erase the personal data of customers whose erasure request fell due, and forget
+        idempotency keys past their day."""
         while not stop.is_set():
             try:
                 if await erase_due(self.db, utcnow()):
                     self.db.outbox_signal.set()
             except Exception:
                 log.exception("erasure pass failed; it runs again")
+            try:
+                await self.db.write(prune_expired, utcnow())
+            except Exception:
+                log.exception("pruning idempotency keys failed; it runs again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.erasure_poll_seconds)
 
