@@ -12,14 +12,14 @@ from typing import Any
 from fastapi import FastAPI
 
 from patron import __version__
-from patron.api import orgs, surfaces, webhooks
+from patron.api import ops, orgs, surfaces, webhooks
 from patron.api.edge import EdgeMiddleware
 from patron.api.http import JSONResponse
+from patron.api.openapi import PatronAPI
 from patron.api.routing import LeanRoute
 from patron.api.v2 import customers
 from patron.config import Settings
 from patron.db.engine import create_database
-from patron.db.uow import UnitOfWork
 from patron.logs import configure_logging
 from patron.security.apikeys import ApiKeys
 from patron.security.auth import Authenticator
@@ -66,12 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await worker
             await db.dispose()
 
-    app = FastAPI(
+    app = PatronAPI(
         title="Patron",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        docs_url=None,  # served offline by ops.install
+        redoc_url=None,
     )
     app.router.route_class = LeanRoute
     app.state.settings = settings
@@ -85,17 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(orgs.router)
     app.include_router(webhooks.router)
-
-    @app.get("/health", summary="Health check", tags=["ops"])
-    async def health() -> JSONResponse:
-        await app.state.db.read(_ping)
-        return JSONResponse({"status": "ok"})
-
+    ops.install(app)
     return app
-
-
-async def _ping(uow: UnitOfWork) -> None:
-    await uow.orgs.ping()
 
 
 def __getattr__(name: str) -> Any:

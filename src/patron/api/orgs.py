@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
 
-from patron.api.http import JSONResponse, authenticated, read_json
+from fastapi import APIRouter, Body
+
+from patron.api.deps import Ctx, Db
+from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
-from patron.context import RequestContext
+from patron.api.v2.schemas import BODY, errors
 from patron.orgs import service
+from patron.orgs.config import OrgConfig
 
 router = APIRouter(prefix="/v2/org", tags=["org"], route_class=LeanRoute)
 
 
-@router.get("/config", summary="Read the org configuration")
-async def read_config(request: Request, ctx: RequestContext = Depends(authenticated)) -> JSONResponse:
-    config = await request.app.state.db.read(service.get_config, ctx.org_id)
+@router.get("/config", summary="Read the org configuration", response_model=OrgConfig, responses=errors(404))
+async def read_config(db: Db, ctx: Ctx) -> JSONResponse:
+    config = await db.read(service.get_config, ctx.org_id)
     return JSONResponse(config.to_document())
 
 
-@router.put("/config", summary="Replace the org configuration")
-async def replace_config(request: Request, ctx: RequestContext = Depends(authenticated)) -> JSONResponse:
-    config = service.parse_config(await read_json(request, request.app.state.settings.max_body_bytes))
-    await request.app.state.db.write(service.replace_config, ctx.org_id, config)
+@router.put(
+    "/config",
+    summary="Replace the org configuration",
+    response_model=OrgConfig,
+    responses=errors(*BODY, 404),
+)
+async def replace_config(config: Annotated[OrgConfig, Body()], db: Db, ctx: Ctx) -> JSONResponse:
+    await db.write(service.replace_config, ctx.org_id, config)
     return JSONResponse(config.to_document())

@@ -4,23 +4,23 @@ letters, redelivery and replay. Authenticated like the v2 API, inside the till's
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from patron.api.http import JSONResponse, authenticated, parse_body, parse_int, read_json
+from patron.api.deps import AppSettings, Box, Ctx, Db
+from patron.api.http import JSONResponse, parse_int
 from patron.api.routing import LeanRoute
-from patron.context import RequestContext
+from patron.api.v2.schemas import BODY, Out, errors
 from patron.db.base import utcnow
-from patron.db.engine import Database
 from patron.webhooks import service
 from patron.webhooks.client import DeliveryClient
 from patron.webhooks.delivery import post, sign
 from patron.webhooks.views import AttemptView, DeadLetter, EndpointView
 
 router = APIRouter(prefix="/v2/webhooks", tags=["webhooks"], route_class=LeanRoute)
-Auth = Depends(authenticated)
+Limit = Annotated[str | None, Query(description="How many rows to return, newest first.")]
 
 
 class _Body(BaseModel):
@@ -54,6 +54,83 @@ class ReplayBody(_Body):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     start: AwareDatetime = Field(alias="from")
     end: AwareDatetime = Field(alias="to")
+
+
+class Endpoint(Out):
+    id: int
+    url: str
+    description: str
+    events: list[str] | None = Field(description="The event types sent; null for all.")
+    enabled: bool
+    disabled_reason: str | None
+    failing_since: datetime | None
+    last_success_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EndpointCreated(Endpoint):
+    secret: str = Field(description="The signing secret, shown this once.")
+
+
+class EndpointList(Out):
+    data: list[Endpoint]
+
+
+class EndpointDeleted(Out):
+    deleted: Literal[True]
+
+
+class SecretRotated(Out):
+    secret: str
+    previous_secret_valid_seconds: float
+
+
+class TestSent(Out):
+    event_id: str
+    ok: bool
+    status_code: int | None
+    latency_ms: int
+    response_excerpt: str | None
+    error: str | None
+
+
+class Attempt(Out):
+    id: int
+    event_id: str
+    event_name: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: int
+    response_excerpt: str | None
+    error: str | None
+    outcome: str
+
+
+class AttemptList(Out):
+    data: list[Attempt]
+
+
+class DeadLetterItem(Out):
+    event_id: str
+    event_name: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    failed_at: datetime
+
+
+class DeadLetterList(Out):
+    data: list[DeadLetterItem]
+
+
+class Requeued(Out):
+    requeued: int
+
+
+class Queued(Out):
+    queued: int
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -101,23 +178,20 @@ def _attempt_json(a: AttemptView) -> dict[str, Any]:
     }
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-async def _body(request: Request, model: type[Any]) -> Any:
-    return parse_body(model, await read_json(request, request.app.state.settings.max_body_bytes))
-
-
-@router.post("", summary="Add a webhook endpoint", status_code=201)
-async def add_endpoint(request: Request, ctx: RequestContext = Auth) -> JSONResponse:
-    body: EndpointBody = await _body(request, EndpointBody)
-    db = _db(request)
-    url = await service.checked_url(body.url, allow_private=request.app.state.settings.webhook_allow_private)
+@router.post(
+    "",
+    summary="Add a webhook endpoint",
+    status_code=201,
+    response_model=EndpointCreated,
+    responses=errors(*BODY),
+)
+async def add_endpoint(
+    body: Annotated[EndpointBody, Body()], db: Db, ctx: Ctx, settings: AppSettings, box: Box
+) -> JSONResponse:
+    url = await service.checked_url(body.url, allow_private=settings.webhook_allow_private)
     view, secret = await db.write(
         service.add_endpoint,
-        request.app.state.box,
+        box,
         ctx.org_id,
         url=url,
         event_types=body.events,
@@ -128,28 +202,33 @@ async def add_endpoint(request: Request, ctx: RequestContext = Auth) -> JSONResp
     return JSONResponse({**endpoint_json(view), "secret": secret}, status_code=201)
 
 
-@router.get("", summary="List webhook endpoints")
-async def list_endpoints(request: Request, ctx: RequestContext = Auth) -> JSONResponse:
-    views = await _db(request).read(service.list_endpoints, ctx.org_id)
+@router.get("", summary="List webhook endpoints", response_model=EndpointList, responses=errors())
+async def list_endpoints(db: Db, ctx: Ctx) -> JSONResponse:
+    views = await db.read(service.list_endpoints, ctx.org_id)
     return JSONResponse({"data": [endpoint_json(v) for v in views]})
 
 
-@router.get("/{endpointId}", summary="Read a webhook endpoint")
-async def get_endpoint(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
-    view = await _db(request).read(service.get_endpoint, ctx.org_id, parse_int(endpointId, "endpointId"))
+@router.get(
+    "/{endpointId}", summary="Read a webhook endpoint", response_model=Endpoint, responses=errors(400, 404)
+)
+async def get_endpoint(endpointId: str, db: Db, ctx: Ctx) -> JSONResponse:
+    view = await db.read(service.get_endpoint, ctx.org_id, parse_int(endpointId, "endpointId"))
     return JSONResponse(endpoint_json(view))
 
 
-@router.patch("/{endpointId}", summary="Change a webhook endpoint")
-async def update_endpoint(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
-    body: EndpointPatch = await _body(request, EndpointPatch)
+@router.patch(
+    "/{endpointId}",
+    summary="Change a webhook endpoint",
+    response_model=Endpoint,
+    responses=errors(*BODY, 404),
+)
+async def update_endpoint(
+    endpointId: str, body: Annotated[EndpointPatch, Body()], db: Db, ctx: Ctx, settings: AppSettings
+) -> JSONResponse:
     endpoint_id = parse_int(endpointId, "endpointId")
-    db = _db(request)
     url = None
     if body.url is not None:
-        url = await service.checked_url(
-            body.url, allow_private=request.app.state.settings.webhook_allow_private
-        )
+        url = await service.checked_url(body.url, allow_private=settings.webhook_allow_private)
     view = await db.write(
         service.update_endpoint,
         ctx.org_id,
@@ -164,24 +243,33 @@ async def update_endpoint(request: Request, endpointId: str, ctx: RequestContext
     return JSONResponse(endpoint_json(view))
 
 
-@router.delete("/{endpointId}", summary="Delete a webhook endpoint")
-async def delete_endpoint(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
-    db = _db(request)
+@router.delete(
+    "/{endpointId}",
+    summary="Delete a webhook endpoint",
+    response_model=EndpointDeleted,
+    responses=errors(400, 404),
+)
+async def delete_endpoint(endpointId: str, db: Db, ctx: Ctx) -> JSONResponse:
     await db.write(service.delete_endpoint, ctx.org_id, parse_int(endpointId, "endpointId"))
     db.endpoints_changed.set()
     return JSONResponse({"deleted": True})
 
 
-@router.post("/{endpointId}/rotate-secret", summary="Rotate a webhook endpoint's signing secret")
-async def rotate_secret(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
-    body: RotateBody = await _body(request, RotateBody)
+@router.post(
+    "/{endpointId}/rotate-secret",
+    summary="Rotate a webhook endpoint's signing secret",
+    response_model=SecretRotated,
+    responses=errors(*BODY, 404),
+)
+async def rotate_secret(
+    endpointId: str, body: Annotated[RotateBody, Body()], db: Db, ctx: Ctx, settings: AppSettings, box: Box
+) -> JSONResponse:
     grace = body.graceSeconds
     if grace is None:
-        grace = request.app.state.settings.webhook_secret_grace_seconds
-    db = _db(request)
+        grace = settings.webhook_secret_grace_seconds
     secret = await db.write(
         service.rotate_secret,
-        request.app.state.box,
+        box,
         ctx.org_id,
         parse_int(endpointId, "endpointId"),
         grace_seconds=grace,
@@ -190,11 +278,15 @@ async def rotate_secret(request: Request, endpointId: str, ctx: RequestContext =
     return JSONResponse({"secret": secret, "previousSecretValidSeconds": grace})
 
 
-@router.post("/{endpointId}/test", summary="Send a signed test event to a webhook endpoint")
-async def test_endpoint(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
-    settings = request.app.state.settings
+@router.post(
+    "/{endpointId}/test",
+    summary="Send a signed test event to a webhook endpoint",
+    response_model=TestSent,
+    responses=errors(400, 404),
+)
+async def test_endpoint(endpointId: str, db: Db, ctx: Ctx, settings: AppSettings, box: Box) -> JSONResponse:
     endpoint_id = parse_int(endpointId, "endpointId")
-    target = await _db(request).read(service.signing_target, request.app.state.box, ctx.org_id, endpoint_id)
+    target = await db.read(service.signing_target, box, ctx.org_id, endpoint_id)
     now = utcnow()
     message_id = service.test_message_id()
     payload = service.test_payload(ctx.org_id, message_id, now, ctx.request_id)
@@ -220,41 +312,53 @@ async def test_endpoint(request: Request, endpointId: str, ctx: RequestContext =
     )
 
 
-@router.get("/{endpointId}/attempts", summary="Read a webhook endpoint's delivery log")
-async def list_attempts(
-    request: Request, endpointId: str, limit: str | None = Query(None), ctx: RequestContext = Auth
-) -> JSONResponse:
+@router.get(
+    "/{endpointId}/attempts",
+    summary="Read a webhook endpoint's delivery log",
+    response_model=AttemptList,
+    responses=errors(400, 404),
+)
+async def list_attempts(endpointId: str, db: Db, ctx: Ctx, limit: Limit = None) -> JSONResponse:
     count = min(max(parse_int(limit, "limit", default=50), 1), 500)
-    rows = await _db(request).read(
-        service.attempts, ctx.org_id, parse_int(endpointId, "endpointId"), limit=count
-    )
+    rows = await db.read(service.attempts, ctx.org_id, parse_int(endpointId, "endpointId"), limit=count)
     return JSONResponse({"data": [_attempt_json(a) for a in rows]})
 
 
-@router.get("/{endpointId}/dead-letters", summary="List a webhook endpoint's dead letters")
-async def list_dead_letters(
-    request: Request, endpointId: str, limit: str | None = Query(None), ctx: RequestContext = Auth
-) -> JSONResponse:
+@router.get(
+    "/{endpointId}/dead-letters",
+    summary="List a webhook endpoint's dead letters",
+    response_model=DeadLetterList,
+    responses=errors(400, 404),
+)
+async def list_dead_letters(endpointId: str, db: Db, ctx: Ctx, limit: Limit = None) -> JSONResponse:
     count = min(max(parse_int(limit, "limit", default=100), 1), 1000)
-    rows = await _db(request).read(
-        service.dead_letters, ctx.org_id, parse_int(endpointId, "endpointId"), limit=count
-    )
+    rows = await db.read(service.dead_letters, ctx.org_id, parse_int(endpointId, "endpointId"), limit=count)
     return JSONResponse({"data": [_dead_json(d) for d in rows]})
 
 
-@router.post("/{endpointId}/dead-letters/redeliver", summary="Redeliver a webhook endpoint's dead letters")
-async def redeliver(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
-    body: RedeliverBody = await _body(request, RedeliverBody)
-    count = await _db(request).write(
+@router.post(
+    "/{endpointId}/dead-letters/redeliver",
+    summary="Redeliver a webhook endpoint's dead letters",
+    response_model=Requeued,
+    responses=errors(*BODY, 404),
+)
+async def redeliver(
+    endpointId: str, body: Annotated[RedeliverBody, Body()], db: Db, ctx: Ctx
+) -> JSONResponse:
+    count = await db.write(
         service.redeliver, ctx.org_id, parse_int(endpointId, "endpointId"), event_uuids=body.eventIds
     )
     return JSONResponse({"requeued": count})
 
 
-@router.post("/{endpointId}/replay", summary="Replay an org's events in a time range to a webhook endpoint")
-async def replay(request: Request, endpointId: str, ctx: RequestContext = Auth) -> JSONResponse:
-    body: ReplayBody = await _body(request, ReplayBody)
-    count = await _db(request).write(
+@router.post(
+    "/{endpointId}/replay",
+    summary="Replay an org's events in a time range to a webhook endpoint",
+    response_model=Queued,
+    responses=errors(*BODY, 404),
+)
+async def replay(endpointId: str, body: Annotated[ReplayBody, Body()], db: Db, ctx: Ctx) -> JSONResponse:
+    count = await db.write(
         service.replay, ctx.org_id, parse_int(endpointId, "endpointId"), start=body.start, end=body.end
     )
     return JSONResponse({"queued": count})

@@ -4,16 +4,17 @@ case inside one unit of work and maps the result back; no business rule lives he
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Query
 
-from patron.api.http import JSONResponse, authenticated, parse_body, parse_int, read_json
+from patron.api.deps import Ctx, Db
+from patron.api.http import JSONResponse, parse_int
 from patron.api.routing import LeanRoute
-from patron.api.v2 import render
+from patron.api.v2 import render, schemas
+from patron.api.v2.schemas import BODY, errors
 from patron.api.v2.wire import ChangeIdentifierBody, RegisterBody, StatusBody, UpdateBody
 from patron.codes import message
-from patron.context import RequestContext
 from patron.customers import catalog, queries
 from patron.customers.commands import (
     ChangeIdentifiers,
@@ -30,22 +31,14 @@ from patron.customers.service import update, update_status
 from patron.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/v2/customers", tags=["customers"], route_class=LeanRoute)
-Auth = Depends(authenticated)
 
-SOURCE = Query(None, description="Source: INSTORE, WECHAT, ... (ALL on reads).")
-ACCOUNT = Query(None, description="Account id, for sources with several accounts.")
-ID_NAME = Query(None, description="Identifier type: mobile, email, externalId, cardnumber ...")
-ID_VALUE = Query(None, description="Identifier value.")
-EMBED = Query(None, description="Comma-separated: mlp.")
-
-
-def _body_schema(model: type[Any]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
+Source = Annotated[str | None, Query(description="Source: INSTORE, WECHAT, ... (ALL on reads).")]
+Account = Annotated[str | None, Query(description="Account id, for sources with several accounts.")]
+IdName = Annotated[
+    str | None, Query(description="Identifier type: mobile, email, externalId, cardnumber ...")
+]
+IdValue = Annotated[str | None, Query(description="Identifier value.")]
+Embed = Annotated[str | None, Query(description="Comma-separated: mlp.")]
 
 
 def _customer_id(raw: str, missing_code: int) -> int:
@@ -60,11 +53,20 @@ def _identifier_ref(name: str | None, value: str | None) -> CustomerRef:
     return CustomerRef(identifier=IdentifierRef(name, value or ""))
 
 
-@router.post("", summary="Register Customer", openapi_extra=_body_schema(RegisterBody))
-async def register_customer(request: Request, ctx: RequestContext = Auth) -> JSONResponse:
-    body = parse_body(RegisterBody, await read_json(request, request.app.state.settings.max_body_bytes))
+def _update_lookup(name: str | None) -> None:
+    if name not in catalog.UPDATE_LOOKUP_NAMES:
+        raise InvalidInput(8013, message(8013) + " Use mobile, email or externalId.")
+
+
+@router.post(
+    "",
+    summary="Register Customer",
+    response_model=schemas.Written,
+    responses=errors(*BODY, 409, 422),
+)
+async def register_customer(body: Annotated[RegisterBody, Body()], db: Db, ctx: Ctx) -> JSONResponse:
     plan = plan_registration(ctx, body.command())
-    result = await request.app.state.db.write(apply_registration, ctx, plan)
+    result = await db.write(apply_registration, ctx, plan)
     return JSONResponse(
         {
             "createdId": result.customer_id,
@@ -74,16 +76,21 @@ async def register_customer(request: Request, ctx: RequestContext = Auth) -> JSO
     )
 
 
-@router.get("/lookup", summary="Fetch Customer ID")
+@router.get(
+    "/lookup",
+    summary="Fetch Customer ID",
+    response_model=schemas.CustomerIdFound,
+    responses=errors(400, 404),
+)
 async def fetch_customer_id(
-    request: Request,
-    source: str | None = SOURCE,
-    accountId: str | None = ACCOUNT,
-    identifierName: str | None = ID_NAME,
-    identifierValue: str | None = ID_VALUE,
-    ctx: RequestContext = Auth,
+    db: Db,
+    ctx: Ctx,
+    source: Source = None,
+    accountId: Account = None,
+    identifierName: IdName = None,
+    identifierValue: IdValue = None,
 ) -> JSONResponse:
-    customer_id = await request.app.state.db.read(
+    customer_id = await db.read(
         queries.lookup_id,
         ctx,
         SourceAccount(source or "", accountId),
@@ -94,23 +101,25 @@ async def fetch_customer_id(
 
 
 @router.put(
-    "/lookup", summary="Update Customer Details (using identifier)", openapi_extra=_body_schema(UpdateBody)
+    "/lookup",
+    summary="Update Customer Details (using identifier)",
+    response_model=schemas.Written,
+    responses=errors(*BODY, 404, 422),
 )
 async def update_by_identifier(
-    request: Request,
-    source: str | None = SOURCE,
-    accountId: str | None = ACCOUNT,
-    identifierName: str | None = ID_NAME,
-    identifierValue: str | None = ID_VALUE,
-    ctx: RequestContext = Auth,
+    body: Annotated[UpdateBody, Body()],
+    db: Db,
+    ctx: Ctx,
+    source: Source = None,
+    accountId: Account = None,
+    identifierName: IdName = None,
+    identifierValue: IdValue = None,
 ) -> JSONResponse:
-    if identifierName not in catalog.UPDATE_LOOKUP_NAMES:
-        raise InvalidInput(8013, message(8013) + " Use mobile, email or externalId.")
-    body = parse_body(UpdateBody, await read_json(request, request.app.state.settings.max_body_bytes))
+    _update_lookup(identifierName)
     cmd = body.command(
         _identifier_ref(identifierName, identifierValue), SourceAccount(source or "", accountId)
     )
-    result = await request.app.state.db.write(update, ctx, cmd)
+    result = await db.write(update, ctx, cmd)
     return JSONResponse(
         {
             "createdId": result.customer_id,
@@ -120,18 +129,22 @@ async def update_by_identifier(
     )
 
 
-@router.put("/lookup/status", summary="Update customer status", openapi_extra=_body_schema(StatusBody))
+@router.put(
+    "/lookup/status",
+    summary="Update customer status",
+    response_model=schemas.StatusChanged,
+    responses=errors(*BODY, 404),
+)
 async def update_customer_status(
-    request: Request,
-    source: str | None = SOURCE,
-    accountId: str | None = ACCOUNT,
-    identifierName: str | None = ID_NAME,
-    identifierValue: str | None = ID_VALUE,
-    ctx: RequestContext = Auth,
+    body: Annotated[StatusBody, Body()],
+    db: Db,
+    ctx: Ctx,
+    source: Source = None,
+    accountId: Account = None,
+    identifierName: IdName = None,
+    identifierValue: IdValue = None,
 ) -> JSONResponse:
-    if identifierName not in catalog.UPDATE_LOOKUP_NAMES:
-        raise InvalidInput(8013, message(8013) + " Use mobile, email or externalId.")
-    body = parse_body(StatusBody, await read_json(request, request.app.state.settings.max_body_bytes))
+    _update_lookup(identifierName)
     cmd = UpdateStatus(
         _identifier_ref(identifierName, identifierValue),
         SourceAccount(source or "", accountId),
@@ -139,73 +152,87 @@ async def update_customer_status(
         body.reason or "",
         body.createdOn,
     )
-    await request.app.state.db.write(update_status, ctx, cmd)
+    await db.write(update_status, ctx, cmd)
     return JSONResponse({"warnings": [], "error": []})
 
 
-@router.get("/lookup/customerDetails", summary="Fetch Customer Details (by Identifier)")
+@router.get(
+    "/lookup/customerDetails",
+    summary="Fetch Customer Details (by Identifier)",
+    response_model=schemas.CustomerDetailsByIdentifier,
+    responses=errors(400, 404),
+)
 async def fetch_details_by_identifier(
-    request: Request,
-    source: str | None = SOURCE,
-    accountId: str | None = ACCOUNT,
-    identifierName: str | None = ID_NAME,
-    identifierValue: str | None = ID_VALUE,
-    embed: str | None = EMBED,
-    ctx: RequestContext = Auth,
+    db: Db,
+    ctx: Ctx,
+    source: Source = None,
+    accountId: Account = None,
+    identifierName: IdName = None,
+    identifierValue: IdValue = None,
+    embed: Embed = None,
 ) -> JSONResponse:
     ref = _identifier_ref(identifierName, identifierValue)
-    details = await request.app.state.db.read(
-        queries.details, ctx, ref, SourceAccount(source or "", accountId), embed
-    )
+    details = await db.read(queries.details, ctx, ref, SourceAccount(source or "", accountId), embed)
     return JSONResponse(render.customer_json(details, ctx.config, by_identifier=True))
 
 
-@router.get("/search", summary="Get Customers (Advanced Customer Search)")
+@router.get(
+    "/search",
+    summary="Get Customers (Advanced Customer Search)",
+    response_model=schemas.SearchPage,
+    responses=errors(400),
+)
 async def search_customers(
-    request: Request,
-    q: str | None = Query(None, description="Prefix of a first name, last name or identifier."),
-    limit: str | None = Query(None, description="Page size, 1 to 100 (default 10)."),
-    offset: str | None = Query(None, description="Records to skip (default 0)."),
-    ctx: RequestContext = Auth,
+    db: Db,
+    ctx: Ctx,
+    q: Annotated[str | None, Query(description="Prefix of a first name, last name or identifier.")] = None,
+    limit: Annotated[str | None, Query(description="Page size, 1 to 100 (default 10).")] = None,
+    offset: Annotated[str | None, Query(description="Records to skip (default 0).")] = None,
 ) -> JSONResponse:
     cmd = SearchCustomers(
         q or "", parse_int(limit, "limit", default=10), parse_int(offset, "offset", default=0)
     )
-    page = await request.app.state.db.read(queries.search, ctx, cmd)
+    page = await db.read(queries.search, ctx, cmd)
     return JSONResponse(render.search_json(page, cmd.limit, cmd.offset))
 
 
-@router.get("/{customerId}", summary="Fetch Customer Details (by User ID)")
+@router.get(
+    "/{customerId}",
+    summary="Fetch Customer Details (by User ID)",
+    response_model=schemas.CustomerDetails,
+    responses=errors(400, 404),
+)
 async def fetch_details(
-    request: Request,
     customerId: str,
-    source: str | None = SOURCE,
-    accountId: str | None = ACCOUNT,
-    embed: str | None = EMBED,
-    ctx: RequestContext = Auth,
+    db: Db,
+    ctx: Ctx,
+    source: Source = None,
+    accountId: Account = None,
+    embed: Embed = None,
 ) -> JSONResponse:
     ref = CustomerRef(customer_id=_customer_id(customerId, 8015))
-    details = await request.app.state.db.read(
-        queries.details, ctx, ref, SourceAccount(source or "", accountId), embed
-    )
+    details = await db.read(queries.details, ctx, ref, SourceAccount(source or "", accountId), embed)
     return JSONResponse(render.customer_json(details, ctx.config, by_identifier=False))
 
 
 @router.put(
-    "/{customerId}", summary="Update Customer Details (using userId)", openapi_extra=_body_schema(UpdateBody)
+    "/{customerId}",
+    summary="Update Customer Details (using userId)",
+    response_model=schemas.Written,
+    responses=errors(*BODY, 404, 422),
 )
 async def update_by_id(
-    request: Request,
     customerId: str,
-    source: str | None = SOURCE,
-    accountId: str | None = ACCOUNT,
-    ctx: RequestContext = Auth,
+    body: Annotated[UpdateBody, Body()],
+    db: Db,
+    ctx: Ctx,
+    source: Source = None,
+    accountId: Account = None,
 ) -> JSONResponse:
-    body = parse_body(UpdateBody, await read_json(request, request.app.state.settings.max_body_bytes))
     cmd = body.command(
         CustomerRef(customer_id=_customer_id(customerId, 8009)), SourceAccount(source or "", accountId)
     )
-    result = await request.app.state.db.write(update, ctx, cmd)
+    result = await db.write(update, ctx, cmd)
     return JSONResponse(
         {
             "createdId": result.customer_id,
@@ -218,23 +245,24 @@ async def update_by_id(
 @router.post(
     "/{customerId}/changeIdentifier",
     summary="Update Customer Identifiers/Issue Card",
+    response_model=schemas.IdentifiersChanged,
+    responses=errors(*BODY, 404, 409, 422),
     openapi_extra={
-        **_body_schema(ChangeIdentifierBody),
         "x-seed-operations": ["Update Customer Identifiers/Issue Card", "Issue Card to an Existing Customer"],
     },
 )
 async def change_customer_identifiers(
-    request: Request,
     customerId: str,
-    source: str | None = SOURCE,
-    accountId: str | None = ACCOUNT,
-    seriesId: str | None = Query(None, description="Card series for card items that name none."),
-    statusLabel: str | None = Query(None, description="Card status for card items that name none."),
-    ctx: RequestContext = Auth,
+    body: Annotated[ChangeIdentifierBody, Body()],
+    db: Db,
+    ctx: Ctx,
+    source: Source = None,
+    accountId: Account = None,
+    seriesId: Annotated[str | None, Query(description="Card series for card items that name none.")] = None,
+    statusLabel: Annotated[
+        str | None, Query(description="Card status for card items that name none.")
+    ] = None,
 ) -> JSONResponse:
-    body = parse_body(
-        ChangeIdentifierBody, await read_json(request, request.app.state.settings.max_body_bytes)
-    )
     series = parse_int(seriesId, "seriesId") if seriesId else None
     add = tuple(_with_card_defaults(i.command(), series, statusLabel) for i in body.add)
     cmd = ChangeIdentifiers(
@@ -243,7 +271,7 @@ async def change_customer_identifiers(
         add,
         tuple(i.command() for i in body.remove),
     )
-    result = await request.app.state.db.write(change_identifiers, ctx, cmd)
+    result = await db.write(change_identifiers, ctx, cmd)
     return JSONResponse({"createdId": result.customer_id, "warnings": render.warning_items(result.warnings)})
 
 

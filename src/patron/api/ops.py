@@ -1,0 +1,58 @@
+"""The app's own routes: the health check, and the API documentation served offline.
+
+Swagger UI's files come from an installed package (swagger-ui-bundle-v2), mounted under
+`/docs/assets`, so /docs needs no CDN. ReDoc is not served.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from patron.api.deps import Db
+from patron.api.http import JSONResponse
+from patron.api.routing import LeanRoute
+from patron.api.v2.schemas import errors
+from patron.db.uow import UnitOfWork
+
+DOCS = "/docs"
+ASSETS = "/docs/assets"
+
+router = APIRouter(tags=["ops"], route_class=LeanRoute)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+@router.get("/health", summary="Health check", response_model=Health, responses=errors(authenticated=False))
+async def health(db: Db) -> JSONResponse:
+    await db.read(_ping)
+    return JSONResponse({"status": "ok"})
+
+
+async def _ping(uow: UnitOfWork) -> None:
+    await uow.orgs.ping()
+
+
+def install(app: FastAPI) -> None:
+    """The health route, and /docs with its assets (the app is made with docs_url=None)."""
+    app.include_router(router)
+    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get(DOCS, include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=root + (app.openapi_url or "/openapi.json"),
+            title=f"{app.title} - API documentation",
+            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS}/favicon-32x32.png",
+        )

@@ -1,0 +1,283 @@
+"""What the v2 routes answer, as models the OpenAPI document is built from.
+
+Routes render their answers with orjson from plain dicts (render.py); these models only
+declare those shapes (`response_model`, `responses`), so FastAPI never validates an answer
+on the way out. The schemathesis test (tests/api/test_openapi.py) holds the two together:
+it calls every operation and checks each answer against its declared schema.
+
+Field names are snake_case here and camelCase on the wire (aliases); `extra="forbid"`
+declares that an answer carries no key the model does not name.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class WarningItem(Out):
+    status: Literal[False]
+    code: int
+    message: str
+
+
+class ErrorItem(Out):
+    status: Literal[False]
+    code: int
+    message: str
+
+
+class ErrorEnvelope(Out):
+    """Every failure of the v2 surface: the seed's warning item shape, one per error."""
+
+    warnings: list[WarningItem]
+    errors: list[ErrorItem] = Field(min_length=1)
+
+
+_ERRORS: dict[int, str] = {
+    400: "Invalid input: the message names each problem.",
+    401: "Missing or wrong credentials (HTTP Basic of an active till).",
+    404: "Not found in the caller's org.",
+    408: "The request body did not arrive in time.",
+    409: "The write would break a uniqueness rule.",
+    413: "The request body is larger than the server accepts (PATRON_MAX_BODY_BYTES).",
+    422: "A business rule refuses the change.",
+    429: "Too many failed logins for this username.",
+    500: "Internal error; the request changed nothing.",
+}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"description": 'Basic realm="patron"', "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}},
+}
+# Statuses a route with a body can answer before its own code runs.
+BODY = (400, 408, 413)
+
+
+def errors(*statuses: int, authenticated: bool = True) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a route, each in the envelope: the given statuses, 500, and the
+    failed-login answers (401, 429) of an authenticated route."""
+    every = set(statuses) | {500} | ({401, 429} if authenticated else set())
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(every):
+        answer: dict[str, Any] = {"model": ErrorEnvelope, "description": _ERRORS[status]}
+        if status in _HEADERS:
+            answer["headers"] = _HEADERS[status]
+        declared[status] = answer
+    return declared
+
+
+class Written(Out):
+    """Register Customer and both Update Customer Details."""
+
+    created_id: int
+    warnings: list[WarningItem]
+    side_effects: list[dict[str, Any]]
+
+
+class IdentifiersChanged(Out):
+    created_id: int
+    warnings: list[WarningItem]
+
+
+class CustomerIdFound(Out):
+    entity: int
+    warnings: list[WarningItem]
+
+
+class StatusChanged(Out):
+    warnings: list[WarningItem]
+    error: list[ErrorItem]
+
+
+class ProfileTill(Out):
+    id: int
+    code: str
+    description: str
+    name: str
+    type: Literal["TILL"]
+
+
+class Till(Out):
+    id: int
+    code: str
+    name: str
+    type: Literal["TILL"]
+
+
+class ProfileAttribution(Out):
+    create_date: datetime
+    created_by: ProfileTill
+    modified_by: ProfileTill
+    modified_date: datetime
+
+
+class IdentifierItem(Out):
+    type: str
+    value: str
+    # Cards only (absent on other identifiers): their series and status.
+    series_id: int | None = None
+    series_code: str | None = None
+    status_label: str | None = None
+    card_external_id: str | None = None
+
+
+class IdentifierPair(Out):
+    type: str
+    value: str
+
+
+class Profile(Out):
+    first_name: str
+    last_name: str
+    attribution: ProfileAttribution
+    fields: dict[str, Any]
+    identifiers: list[IdentifierItem]
+    comm_channels: list[dict[str, Any]]
+    source: str
+    user_id: int
+    account_id: str
+    conflicting_profile_list: list[dict[str, Any]]
+    auto_update_time: datetime
+    identifiers_all: list[IdentifierPair]
+
+
+class Attribution(Out):
+    create_date: datetime
+    created_by: Till
+    modified_by: Till
+    modified_date: datetime
+    created_from_source: str
+
+
+class LoyaltyInfo(Out):
+    loyalty_type: str
+    attribution_v2: Attribution
+    lifetime_purchases: float
+
+
+class CustomerStatus(Out):
+    label: str
+
+
+class FraudDetails(Out):
+    marked_by: dict[str, Any]
+    modified_on: datetime
+    status: str
+
+
+class ProgramDetails(Out):
+    program_id: int
+    loyalty_points: int
+    lifetime_points: int
+    redeemed: int
+    expired: int
+    returned: int
+    adjusted: int
+    slab_s_no: int | None
+    slab_expiry_date: datetime | None
+    points_expiry_date: datetime | None
+    loyalty_id: int
+    delayed_points: int
+    delayed_returned_points: int
+    total_available_points: int
+    total_returned_points: int
+    linked_partner_programs: list[dict[str, Any]]
+
+
+class CardStatusInfo(Out):
+    reason: str
+    created_by: int
+    actions: list[dict[str, Any]]
+    auto_update_time: datetime
+    created_on: datetime
+    entity_id: int
+    id: int
+    is_active: bool
+    label_id: int
+    label: str
+    status: str
+
+
+class Card(Out):
+    card_id: int
+    issued_date: datetime | None
+    created_date: date
+    expiry_days: int
+    series_name: str | None
+    customer_id: int
+    max_active_cards: int
+    card_external_id: str | None
+    extended_fields: dict[str, Any]
+    custom_fields: dict[str, Any]
+    type: str
+    card_number: str
+    series_id: int
+    series_code: str
+    org_id: int
+    entity_id: int
+    status_info: CardStatusInfo
+    id: int
+    transaction_not_allowed: bool
+
+
+class CustomerDetails(Out):
+    """Fetch Customer Details (by User ID); `loyaltyProgramDetails` with `embed=mlp`."""
+
+    id: int
+    profiles: list[Profile]
+    loyalty_info: LoyaltyInfo
+    status: CustomerStatus
+    segments: dict[str, Any]
+    extended_fields: dict[str, Any]
+    loyalty_program_details: list[ProgramDetails] = Field(default_factory=list)
+    card_details: list[Card]
+    warnings: list[WarningItem]
+
+
+class CustomerDetailsByIdentifier(CustomerDetails):
+    """Fetch Customer Details (by Identifier): the same, with fraud details and association."""
+
+    fraud_details: FraudDetails
+    associated_with: str
+
+
+class Pagination(Out):
+    limit: int
+    offset: int
+    total: int
+    # Present (false) when `total` is a lower bound: the prefix matches more than a search reads.
+    total_is_exact: bool = True
+
+
+class MatchedIdentifier(Out):
+    id_type: str
+    id_value: str
+    source: str
+    account_id: str
+
+
+class SearchProfile(Out):
+    source: str
+    account_id: str
+    first_name: str
+    last_name: str
+
+
+class SearchHit(Out):
+    user_id: int
+    matched_identifiers: list[MatchedIdentifier]
+    profiles: list[SearchProfile]
+
+
+class SearchPage(Out):
+    pagination: Pagination
+    data: list[SearchHit]
+    warnings: list[WarningItem]
+    errors: list[ErrorItem]
