@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from patron.context import Actor
 from patron.customers.domain import FieldChange
@@ -19,17 +20,18 @@ class StatusChange:
 
 @dataclass(frozen=True, slots=True)
 class CustomerAdded:
+    name: ClassVar[str] = "customerAdded"
     customer: CustomerView
     actor: Actor
     source: str
     account_id: str
     occurred_at: datetime
     request_id: str
-    name: str = "customerAdded"
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerUpdated:
+    name: ClassVar[str] = "customerUpdated"
     customer: CustomerView
     actor: Actor
     source: str
@@ -38,7 +40,6 @@ class CustomerUpdated:
     request_id: str
     updated_fields: tuple[FieldChange, ...] = ()
     status: StatusChange | None = None
-    name: str = field(default="customerUpdated")
 
 
 DomainEvent = CustomerAdded | CustomerUpdated

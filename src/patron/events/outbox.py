@@ -1,6 +1,9 @@
 """Writes recorded domain events into the outbox, inside the caller's transaction, and owes
 each one to every enabled webhook endpoint of its org that wants it (the deliveries).
 
+Payloads are built by the builder the event's name is registered with (events/registry.py);
+an event whose name is not registered raises `UnregisteredEvent` before anything is written.
+
 The deliveries are made by an INSERT ... SELECT over the org's endpoints, so an endpoint
 added or disabled by another process counts from its own commit on, with no cache to
 refresh. On PostgreSQL events and deliveries are one held-back write that travels with
@@ -18,7 +21,7 @@ from patron.db.base import utcnow
 from patron.db.sql import POSTGRESQL, Q
 from patron.db.tx import Tx
 from patron.events.domain import DomainEvent
-from patron.events.payloads import envelope
+from patron.events.registry import spec_of
 
 _INSERT_EVENT = Q(
     "INSERT INTO outbox_event (org_id, event_id, event_uuid, event_name, customer_id, payload, request_id,"
@@ -61,6 +64,7 @@ class OutboxRepository:
     async def write(self, events: Sequence[DomainEvent]) -> None:
         tx = self.tx
         now = utcnow()
+        builders = [spec_of(e).build for e in events]  # raises on an unregistered event
         if tx.dialect == POSTGRESQL:
             uuids = [str(uuid.uuid4()) for _ in events]
             await tx.fragment(
@@ -72,8 +76,8 @@ class OutboxRepository:
                     "event_name": [e.name for e in events],
                     "customer_id": [e.customer.customer_id for e in events],
                     "payload": [
-                        orjson.dumps(envelope(e, event_uuid=u, created_at=now)).decode()
-                        for e, u in zip(events, uuids, strict=True)
+                        orjson.dumps(build(e, event_uuid=u, created_at=now)).decode()
+                        for build, e, u in zip(builders, events, uuids, strict=True)
                     ],
                     "request_id": [e.request_id for e in events],
                     "created_at": [now] * len(events),
@@ -82,7 +86,7 @@ class OutboxRepository:
             return
         event_ids = await tx.ids("event", len(events))
         rows = []
-        for event_id, event in zip(event_ids, events, strict=True):
+        for event_id, build, event in zip(event_ids, builders, events, strict=True):
             event_uuid = str(uuid.uuid4())
             org_id, customer_id = event.customer.org_id, event.customer.customer_id
             rows.append(
@@ -92,7 +96,7 @@ class OutboxRepository:
                     "event_uuid": event_uuid,
                     "event_name": event.name,
                     "customer_id": customer_id,
-                    "payload": envelope(event, event_uuid=event_uuid, created_at=now),
+                    "payload": build(event, event_uuid=event_uuid, created_at=now),
                     "request_id": event.request_id,
                     "now": now,
                 }

@@ -17,10 +17,11 @@ from patron.db.base import utcnow
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound
 from patron.events.payloads import wrap
+from patron.events.registry import EVENT_NAMES, unknown_names
 from patron.webhooks.repository import DEAD, DELIVERED, EndpointRow
 from patron.webhooks.secrets import SecretBox, new_signing_secret
 from patron.webhooks.urls import Unresolvable, UnsafeAddress, check_url, ensure_public
-from patron.webhooks.views import EVENT_TYPES, AttemptView, DeadLetter, EndpointView
+from patron.webhooks.views import AttemptView, DeadLetter, EndpointView
 
 MAX_ENDPOINTS = 50
 MAX_IN_FLIGHT = 32
@@ -35,13 +36,16 @@ def secret_context(org_id: int, endpoint_id: int) -> str:
 
 
 def check_event_types(event_types: Sequence[str] | None) -> list[str] | None:
+    """An endpoint's event filter: None (every event) or registered event names only
+    (events/registry.py); a name no event has is refused, so a typo cannot silently
+    subscribe to nothing."""
     if event_types is None:
         return None
     names = list(dict.fromkeys(e.strip() for e in event_types if e.strip()))
-    unknown = [e for e in names if e not in EVENT_TYPES]
+    unknown = unknown_names(names)
     if unknown:
         raise InvalidInput(
-            400, f"Unknown event types: {', '.join(unknown)}. Known: {', '.join(EVENT_TYPES)}."
+            400, f"Unknown event types: {', '.join(unknown)}. Known: {', '.join(EVENT_NAMES)}."
         )
     if not names:
         raise InvalidInput(400, "events must name at least one event type (omit it for all).")

@@ -9,22 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from patron.webhooks.repository import EndpointRow
 
-# The events of seeds 000 and 002 (../shared/spec/events.tsv); an endpoint may filter on them.
-EVENT_TYPES = (
-    "customerAdded",
-    "customerUpdated",
-    "customerSubscription",
-    "groupCreated",
-    "groupUpdated",
-    "groupMemberAdded",
-    "groupMemberRemoved",
-    "pointsContributionToGroup",
-    "partnerProgramLinked",
-    "partnerProgramUpdated",
-    "partnerProgramDelinked",
-    "supplementaryMembershipExpiryReminder",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class EndpointView:

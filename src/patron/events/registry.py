@@ -1,0 +1,83 @@
+"""Every event Patron raises, by name: the one list the outbox and the webhook filters read.
+
+An event exists when it is registered here with its builder, the function that turns the
+domain event into the envelope a webhook receives, and the trigger that raises it. The
+outbox builds every payload through this registry, so recording an event that is not
+registered fails (a programming error, `UnregisteredEvent`), and a webhook endpoint may
+subscribe only to registered names (webhooks/service.py refuses any other with a 400).
+
+The seeds name more events (customerSubscription, the group and partner-program events)
+whose triggers are later work; each is registered by the change that wires its trigger.
+Their seed samples wait as contract fixtures in tests/fixtures/events/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from patron.events.domain import CustomerAdded, CustomerUpdated, DomainEvent
+from patron.events.payloads import envelope
+
+
+class Builder(Protocol):
+    def __call__(self, event: Any, /, *, event_uuid: str, created_at: datetime) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    name: str
+    event_class: type[DomainEvent]
+    build: Builder
+    trigger: str
+
+
+class UnregisteredEvent(LookupError):
+    """An event was recorded under a name the registry does not know: a bug, not an input."""
+
+
+def _registry(*specs: EventSpec) -> Mapping[str, EventSpec]:
+    by_name: dict[str, EventSpec] = {}
+    for spec in specs:
+        if spec.name in by_name:
+            raise ValueError(f"event {spec.name} is registered twice")
+        if spec.event_class.name != spec.name:
+            raise ValueError(f"{spec.event_class.__name__} is named {spec.event_class.name}, not {spec.name}")
+        by_name[spec.name] = spec
+    return MappingProxyType(by_name)
+
+
+REGISTRY: Mapping[str, EventSpec] = _registry(
+    EventSpec(
+        "customerAdded",
+        CustomerAdded,
+        envelope,
+        "a customer is registered, through any API surface",
+    ),
+    EventSpec(
+        "customerUpdated",
+        CustomerUpdated,
+        envelope,
+        "a customer's details, identifiers, cards or status change (merges and the PII erasure too)",
+    ),
+)
+EVENT_NAMES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def spec_of(event: DomainEvent) -> EventSpec:
+    """The registered spec of a recorded event; an unknown name or a class that is not the
+    one registered under its name raises `UnregisteredEvent`."""
+    spec = REGISTRY.get(event.name)
+    if spec is None or type(event) is not spec.event_class:
+        raise UnregisteredEvent(
+            f"event {event.name!r} ({type(event).__name__}) is not registered in patron.events.registry"
+        )
+    return spec
+
+
+def unknown_names(names: list[str]) -> list[str]:
+    """The names among `names` that no registered event has."""
+    return [n for n in names if n not in REGISTRY]
