@@ -7,7 +7,6 @@ import asyncio
 import base64
 import itertools
 import os
-import re
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from patron.main import create_app
 from patron.orgs import service as orgs
 from patron.orgs.config import OrgConfig
 from tests import pg
+from tests.orgscope import OrgScopeGuard
 
 ENGINES = ["sqlite", "postgresql"]
 
@@ -53,13 +53,6 @@ CONFIG: dict[str, Any] = {
     ],
     "statusLabels": ["Active", "Inactive", "Pending Deletion", "Deleted"],
 }
-
-_TABLE = re.compile(r"\b(org|till|customer\w*|card|loyalty_enrollment|outbox_event|search_term)\b")
-_EXEMPT = re.compile(
-    r"id_sequence|alembic_version|pg_advisory|nextval|sqlite_master|FROM erasure_request WHERE due_at"
-    r"|^\s*(SELECT 1|PRAGMA|BEGIN|COMMIT|ROLLBACK|ANALYZE|SET|EXPLAIN)",
-    re.I,
-)
 
 
 @pytest.fixture(scope="session")
@@ -110,27 +103,19 @@ async def harness(request: pytest.FixtureRequest, unscoped_queries: list[str]) -
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        app.state.db.observers.append(_org_scope_guard(unscoped_queries))
+        app.state.db.observers.append(OrgScopeGuard(unscoped_queries))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://patron.test") as http:
             yield Harness(engine, app, http, settings)
 
 
-def _org_scope_guard(sink: list[str]) -> Any:
-    def check(_dialect: str, statement: str) -> None:
-        if _EXEMPT.search(statement) or not _TABLE.search(statement):
-            return
-        if "org_id" not in statement:
-            sink.append(statement)
-
-    return check
-
-
 @pytest.fixture(autouse=True)
 def _every_query_is_org_scoped(unscoped_queries: list[str]) -> Iterator[None]:
-    unscoped_queries.clear()
+    """Every statement the app ran passed the org-scope guard (tests/orgscope.py): scoped
+    to an org, and parsed. What the in-process worker ran between two tests counts too."""
     yield
-    assert not unscoped_queries, f"queries without an org scope: {unscoped_queries[:3]}"
+    found, unscoped_queries[:] = list(dict.fromkeys(unscoped_queries)), []
+    assert not found, f"{len(found)} statement(s) without an org scope:\n  " + "\n  ".join(found[:5])
 
 
 _names = itertools.count(1)
