@@ -1,9 +1,11 @@
-"""Sample JSON blocks of the seed documents, read at test time by line range, and a
+"""Sample JSON blocks of the seed documents, read from copies in tests/fixtures/, and a
 shape comparison of our responses against them.
 
 Line numbers are the seeds' own (1-based, inclusive); shared/spec/seed-003-rules.md cites
-the same numbers. A block must end just before its closing ``` fence, so a seed that shifts
-fails here loudly instead of parsing the wrong text.
+the same numbers. The tests never read the seeds: lines a..b of seed NNN are copied verbatim
+to tests/fixtures/seedNNN/La-b.txt (one line: La.txt) by tests/fixtures/copy_seeds.py, which
+also checks the copies against the seeds and that each block ends at its closing fence
+(tests/fixtures/README.md). A range without a copy fails here, naming the file to make.
 """
 
 from __future__ import annotations
@@ -13,31 +15,33 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-SEEDS = Path(__file__).parents[2].parent / "shared" / "seeds"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SEED_003 = "003_ff989a97f81a99eb.txt"  # the v2 customers API
 SEED_000 = "000_05f42ed73f24fc62.txt"  # customer event notifications (markdown)
 
 
 @cache
-def _lines(name: str) -> tuple[str, ...]:
-    return tuple((SEEDS / name).read_text(encoding="utf-8").splitlines())
+def seed_text(name: str, first: int, last: int) -> str:
+    """Lines first..last of a seed, from their copy in tests/fixtures/."""
+    span = f"L{first}" if first == last else f"L{first}-{last}"
+    copy = FIXTURES / f"seed{name[:3]}" / f"{span}.txt"
+    assert copy.is_file(), (
+        f"no copy of {name}:{span}: run python tests/fixtures/copy_seeds.py <seeds> {name[:3]} {first} {last}"
+    )
+    return copy.read_text(encoding="utf-8").removesuffix("\n")
 
 
 def seed_line(name: str, number: int) -> str:
-    return _lines(name)[number - 1]
+    return seed_text(name, number, number)
 
 
 def seed_json(name: str, first: int, last: int, fixes: tuple[tuple[str, str], ...] = ()) -> Any:
     """Parse lines first..last of a seed as JSON, after exact string fixes.
 
-    Each fix is (old, new) and must match exactly once: a fix that stops matching (the seed
-    was corrected or moved) fails instead of silently doing nothing.
+    Each fix is (old, new) and must match exactly once: a fix that stops matching (the copy
+    was corrected or replaced) fails instead of silently doing nothing.
     """
-    lines = _lines(name)
-    following = next((line for line in lines[last:] if line.strip()), "").strip()
-    # A block ends at its closing fence, or at the "..." that closes a fragment.
-    assert following.startswith(("```", "...")), f"{name}:L{last} is not the end of a block"
-    text = "\n".join(lines[first - 1 : last])
+    text = seed_text(name, first, last)
     for old, new in fixes:
         assert text.count(old) == 1, (
             f"seed fix {old!r} matches {text.count(old)} times in {name}:L{first}-{last}"

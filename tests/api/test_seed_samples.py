@@ -1,7 +1,8 @@
 """Every sample request of seed 003's customer operations, replayed against our API, and
 our responses checked against the seed's sample responses key by key (tests/api/seedtext.py).
 
-The samples are read from the seed at test time by line range. Each replay changes only
+The samples are read by line range from verbatim copies of the seed (tests/fixtures/seed003/,
+see tests/fixtures/README.md); the tests never read the seed itself. Each replay changes only
 what a fresh org requires, and says so where it does:
 - identifier values are fresh (mobile(), email(), token()) so tests never collide;
 - a source account the org config lacks becomes a configured one: the seed's WECHAT account
