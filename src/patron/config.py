@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated
@@ -30,9 +31,13 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     max_url_bytes: int = Field(default=8192, ge=256, le=1_048_576)
     max_header_bytes: int = Field(default=65536, ge=1024, le=1_048_576)
-    # Failed logins for one username inside the window before that username is throttled.
-    auth_max_failures: int = 5
-    auth_failure_window_seconds: int = 60
+    # Failed logins of one till from one client address inside the window before that
+    # till is refused from that address (security/throttle.py).
+    auth_max_failures: int = Field(default=5, ge=1)
+    auth_failure_window_seconds: int = Field(default=60, ge=1)
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names
+    # the client a login is throttled under. Empty (default): the connection's peer.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     sql_echo: bool = False
     # One JSON line per request on stderr (method, path, status, ms, request id).
     access_log: bool = True
@@ -71,6 +76,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             text = value.strip().strip("[]")
             return [float(part) for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad one
         return value
 
     @property

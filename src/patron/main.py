@@ -24,7 +24,7 @@ from patron.logs import configure_logging
 from patron.security.apikeys import ApiKeys
 from patron.security.auth import Authenticator
 from patron.security.keys import load_master_key
-from patron.security.throttle import LoginThrottle
+from patron.security.throttle import ClientAddresses, LoginThrottle
 from patron.webhooks.secrets import SecretBox
 from patron.webhooks.worker import DeliveryWorker
 
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             db,
             ApiKeys(master),
             throttle=LoginThrottle(settings.auth_max_failures, settings.auth_failure_window_seconds),
+            addresses=ClientAddresses(settings.trusted_proxies),
         )
         # Everything made so far lives as long as the process: keep it out of the collector's
         # way, so a full collection walks only what requests made (shorter pauses).

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pydantic import ValidationError
 
+from patron.config import Settings
 from patron.customers.catalog import SOURCES
 from patron.orgs.config import OrgConfig
-from patron.security.throttle import LoginThrottle
+from patron.security.throttle import ClientAddresses, LoginThrottle, bucket
 
 ISSUE_EXAMPLE = {
     "primaryIdentifier": "mobile",
@@ -61,23 +64,61 @@ def test_invalid_documents_are_refused(patch: dict[str, object]) -> None:
         OrgConfig.model_validate({**ISSUE_EXAMPLE, **patch})
 
 
-def test_throttle_refuses_after_the_limit_and_forgives_after_the_window() -> None:
-    now = [1000.0]
-    throttle = LoginThrottle(3, 60, clock=lambda: now[0])
-    for _ in range(3):
-        assert throttle.retry_after("a") == 0
-        throttle.failed("a")
-    assert throttle.retry_after("a") == 60
-    assert throttle.retry_after("b") == 0
-    now[0] += 30
-    assert throttle.retry_after("a") == 30
-    now[0] += 31
-    assert throttle.retry_after("a") == 0
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-def test_success_clears_the_failures() -> None:
-    throttle = LoginThrottle(2, 60)
-    throttle.failed("a")
-    throttle.succeeded("a")
-    throttle.failed("a")
-    assert throttle.retry_after("a") == 0
+def test_throttle_refuses_at_the_limit_until_the_window_opened_by_the_first_failure_closes() -> None:
+    throttle = LoginThrottle(3, 60)
+    assert throttle.retry_after(0, None, T0) == 0
+    assert throttle.retry_after(2, T0, T0 + timedelta(seconds=1)) == 0
+    assert throttle.retry_after(3, T0, T0) == 60
+    assert throttle.retry_after(3, T0, T0 + timedelta(seconds=30)) == 30
+    assert throttle.retry_after(3, T0, T0 + timedelta(seconds=59.5)) == 1
+    assert throttle.retry_after(3, T0, T0 + timedelta(seconds=60)) == 0
+    assert throttle.retry_after(9, T0, T0 + timedelta(seconds=61)) == 0
+    # A window that opened at or before `since` has closed (the upsert restarts its count).
+    assert throttle.since(T0 + timedelta(seconds=60)) == T0
+
+
+@pytest.mark.parametrize(
+    ("peer", "expected"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::9", "2001:db8:1:2::/64"),
+        (None, ""),
+        ("", ""),
+        ("testclient", "testclient"),
+        ("x" * 100, "x" * 64),
+    ],
+)
+def test_addresses_are_counted_by_host_and_ipv6_by_its_64(peer: str | None, expected: str) -> None:
+    assert bucket(peer) == expected
+    assert ClientAddresses().of_scope({"client": None if peer is None else (peer, 1)}) == expected
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
+    scope = {"client": ("10.0.0.5", 1), "headers": [(b"x-forwarded-for", b"198.51.100.7, 10.0.0.9")]}
+    assert ClientAddresses().of_scope(scope) == "10.0.0.5"
+    trusted = ClientAddresses(["10.0.0.0/8"])
+    # The right-most hop that is not a trusted proxy is the client.
+    assert trusted.of_scope(scope) == "198.51.100.7"
+    assert trusted.of("10.0.0.5", "1.2.3.4, 198.51.100.7") == "198.51.100.7"
+    # A peer outside the proxies names nobody else.
+    assert trusted.of("192.0.2.1", "198.51.100.7") == "192.0.2.1"
+    # Garbage in the chain: no further hop is believed, the proxy's address counts.
+    assert trusted.of("10.0.0.5", "198.51.100.7, junk") == "10.0.0.5"
+    assert trusted.of("10.0.0.5", "10.0.0.6") == "10.0.0.5"
+    assert trusted.of("10.0.0.5", "2001:db8::1") == "2001:db8::/64"
+
+
+def test_trusted_proxies_are_off_by_default_and_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().trusted_proxies == []
+    monkeypatch.setenv("PATRON_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")
+    assert Settings().trusted_proxies == ["10.0.0.0/8", "192.0.2.1"]
+    monkeypatch.setenv("PATRON_TRUSTED_PROXIES", "10.0.0.0/8,not-an-address")
+    with pytest.raises(ValidationError):
+        Settings()

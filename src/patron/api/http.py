@@ -167,7 +167,10 @@ async def authenticated(
     """The request's context: the till behind its Basic credentials, in that till's org."""
     authenticator: Authenticator = request.app.state.authenticator
     username, password = credentials.username, credentials.password
-    principal = await authenticator.authenticate(username, password)
+    # Failures are throttled per (till, client address): the peer, or with trusted proxies
+    # configured, the client their X-Forwarded-For names (security/throttle.py).
+    client = authenticator.addresses.of_scope(request.scope)
+    principal = await authenticator.authenticate(username, password, client)
     return RequestContext(principal.org_id, principal.actor, request_id(request), principal.config)
 
 

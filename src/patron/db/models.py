@@ -352,3 +352,20 @@ class IdempotencyKey(Base):
     response: Mapped[Any] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LoginFailure(Base):
+    """Failed logins of one till from one client address in the current window
+    (security/throttle.py): one row per (org, till code, address), written only on failure."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "till_code", "client"),
+        Index(None, "org_id", "till_code", "window_start"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    till_code: Mapped[str] = mapped_column(String(100))
+    client: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
