@@ -1,5 +1,7 @@
-"""A real HTTP receiver on loopback for webhook tests: records every request and answers
-as the test says (status, delay, headers), over keep-alive HTTP/1.1 connections."""
+"""A real HTTP receiver on loopback for webhook tests: records every request, in the order
+received, and answers as the test says (status, delay, headers, or held until a gate
+opens), over keep-alive HTTP/1.1 connections. It keeps no clock: tests compare positions in
+`requests`, never times."""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
-    at: float
 
     @property
     def json(self) -> Any:
@@ -34,6 +35,7 @@ class Reply:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    gate: asyncio.Event | None = None  # answer only once the test sets it
 
 
 class Receiver:
@@ -43,6 +45,7 @@ class Receiver:
         self._server: asyncio.Server | None = None
         self._changed = asyncio.Event()
         self.port = port
+        self.connections = 0  # open now
 
     async def __aenter__(self) -> Receiver:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -60,16 +63,28 @@ class Receiver:
 
     async def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 15.0) -> None:
         """Wait until the requests received so far satisfy `predicate` (fail at the deadline)."""
+        await self._until(lambda: predicate(self.requests), timeout)
+
+    async def wait_closed_by_clients(self, timeout: float = 15.0) -> None:
+        """Wait until every client has closed its connection (a sender that exited has): no
+        request can be on its way any more."""
+        await self._until(lambda: self.connections == 0, timeout)
+
+    async def _until(self, condition: Callable[[], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while not predicate(self.requests):
+        while not condition():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"receiver condition not met; got {len(self.requests)} requests")
+                raise AssertionError(
+                    f"receiver condition not met; got {len(self.requests)} requests,"
+                    f" {self.connections} connections open"
+                )
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -81,10 +96,12 @@ class Receiver:
                         name, value = line.split(":", 1)
                         headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                received = Received(path, headers, body, time.monotonic())
+                received = Received(path, headers, body)
                 self.requests.append(received)
                 self._changed.set()
                 reply = self.answer(received)
+                if reply.gate is not None:
+                    await reply.gate.wait()
                 if reply.delay:
                     await asyncio.sleep(reply.delay)
                 extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
@@ -97,3 +114,5 @@ class Receiver:
             pass
         finally:
             writer.close()
+            self.connections -= 1
+            self._changed.set()

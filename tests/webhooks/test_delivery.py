@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.conftest import OrgClient
-from tests.support import codes, mobile, register_body
+from tests.support import codes, execute, register_body, rows
 from tests.webhooks.receiver import Received, Receiver, Reply
 
 
@@ -35,6 +35,19 @@ async def register(client: OrgClient, **kwargs: Any) -> int:
 
 def customer_of(req: Received) -> int:
     return int(req.json["attributes"]["data"]["customerIdentifiers"]["customerId"])
+
+
+async def deliveries_of(client: OrgClient, endpoint_id: int, customer_id: int | None = None) -> list[int]:
+    """The customers whose events the org owes an endpoint (pending or done), by event."""
+    found = await rows(
+        client.harness.app.state.db,
+        "SELECT o.customer_id FROM webhook_delivery d JOIN outbox_event o"
+        " ON o.org_id = d.org_id AND o.event_id = d.event_id"
+        " WHERE d.org_id = :o AND d.endpoint_id = :e ORDER BY d.event_id",
+        o=client.org_id,
+        e=endpoint_id,
+    )
+    return [r.customer_id for r in found if customer_id is None or r.customer_id == customer_id]
 
 
 async def test_events_arrive_signed_and_verify_with_the_published_library(
@@ -64,8 +77,10 @@ async def test_an_endpoint_receives_only_the_event_types_it_names(
         f"/v2/customers/{cid}", params={"source": "INSTORE"}, json={"profiles": [{"firstName": "New"}]}
     )
     await receiver.wait_for(lambda reqs: len(reqs) >= 1)
-    await asyncio.sleep(0.3)
+    # Deliveries to one endpoint go in order per customer: had customerAdded been owed, it
+    # would have arrived before the customerUpdated that came after it.
     assert [r.json["eventType"] for r in receiver.requests] == ["customerUpdated"]
+    assert customer_of(receiver.requests[0]) == cid
 
 
 async def test_failures_are_retried_with_the_same_event_id(client: OrgClient, receiver: Receiver) -> None:
@@ -142,10 +157,11 @@ async def test_order_holds_per_customer_while_other_customers_flow(
         next(x for x in mine if x.event_id == e).json["attributes"]["data"].get("firstName") for e in firsts
     ]
     assert names == ["Stuck", "Stuck0", "Stuck1", "Stuck2"]
-    # The other customers were not held back by the failing one.
-    first_stuck_success = max(r.at for r in mine[:4])
-    other_times = [r.at for r in receiver.requests if customer_of(r) in others]
-    assert len(other_times) == 5 and min(other_times) < first_stuck_success
+    # The other customers were not held back by the failing one: one of theirs arrived
+    # before the stuck customer's first event got through (positions in arrival order).
+    first_stuck_success = receiver.requests.index(mine[3])
+    other_positions = [n for n, r in enumerate(receiver.requests) if customer_of(r) in others]
+    assert len(other_positions) == 5 and min(other_positions) < first_stuck_success
 
 
 async def test_exhausted_events_become_dead_letters_and_can_be_redelivered(
@@ -203,31 +219,68 @@ async def test_410_gone_disables_the_endpoint_and_says_why(client: OrgClient, re
             break
         await asyncio.sleep(0.1)
     assert state["enabled"] is False and "410" in state["disabledReason"]
-    await register(client)
-    await asyncio.sleep(0.5)
+    # A disabled endpoint is owed nothing new: the event committed with no delivery for it.
+    later = await register(client)
+    assert await deliveries_of(client, endpoint["id"], later) == []
+    # And nothing is sent to it meanwhile: an endpoint added after it gets the later
+    # event, so the worker has run with the new directory, and the disabled one got no more.
+    async with Receiver() as marker:
+        await add_endpoint(client, marker)
+        await register(client)
+        await marker.wait_for(lambda reqs: len(reqs) >= 1)
     assert len(receiver.requests) == 1
 
 
 async def test_retry_after_is_honoured(client: OrgClient, receiver: Receiver) -> None:
-    answers = iter([Reply(429, headers={"Retry-After": "1"})])
+    answers = iter([Reply(429, headers={"Retry-After": "3600"})])
     receiver.answer = lambda _: next(answers, Reply(200))
-    await add_endpoint(client, receiver)
+    endpoint = await add_endpoint(client, receiver)
     await register(client)
+    await receiver.wait_for(lambda reqs: len(reqs) >= 1)
+    log: list[dict[str, Any]] = []
+    for _ in range(100):  # the 429 is recorded
+        log = (await client.get(f"/v2/webhooks/{endpoint['id']}/attempts")).json()["data"]
+        if log:
+            break
+        await asyncio.sleep(0.1)
+    assert [(a["statusCode"], a["outcome"]) for a in log] == [(429, "retry")]
+    # The retry is scheduled when the endpoint asked, not after the 0.2 s of the schedule.
+    [delivery] = await rows(
+        client.harness.app.state.db,
+        "SELECT next_attempt_at, updated_at FROM webhook_delivery WHERE org_id = :o AND endpoint_id = :e",
+        o=client.org_id,
+        e=endpoint["id"],
+    )
+    assert delivery.next_attempt_at - delivery.updated_at == timedelta(seconds=3600)
+    # Once that time comes, it is sent again, with the same event id.
+    await execute(
+        client.harness.app.state.db,
+        "UPDATE webhook_delivery SET next_attempt_at = :now WHERE org_id = :o AND endpoint_id = :e",
+        now=datetime.now(UTC),
+        o=client.org_id,
+        e=endpoint["id"],
+    )
     await receiver.wait_for(lambda reqs: len(reqs) >= 2)
-    assert receiver.requests[1].at - receiver.requests[0].at >= 0.95
+    assert receiver.requests[0].event_id == receiver.requests[1].event_id
+    assert [a["outcome"] for a in await _attempts(client, endpoint["id"], 2)] == ["delivered", "retry"]
 
 
 async def test_one_orgs_events_never_reach_another_orgs_endpoint(
     client: OrgClient, other_client: OrgClient, receiver: Receiver
 ) -> None:
     async with Receiver() as theirs:
-        await add_endpoint(client, receiver)
-        await add_endpoint(other_client, theirs)
+        ours = await add_endpoint(client, receiver)
+        their_endpoint = await add_endpoint(other_client, theirs)
         mine = await register(client)
-        await register(other_client)
+        their_customer = await register(other_client)
+        # Deliveries are written with the event, in its transaction: once both registrations
+        # returned, what each endpoint is owed is settled, and each is owed its own org's only.
+        assert await deliveries_of(client, ours["id"]) == [mine]
+        assert await deliveries_of(other_client, ours["id"]) == []
+        assert await deliveries_of(other_client, their_endpoint["id"]) == [their_customer]
+        assert await deliveries_of(client, their_endpoint["id"]) == []
         await receiver.wait_for(lambda reqs: len(reqs) >= 1)
         await theirs.wait_for(lambda reqs: len(reqs) >= 1)
-        await asyncio.sleep(0.3)
         assert [customer_of(r) for r in receiver.requests] == [mine]
         assert all(r.json["attributes"]["orgId"] == other_client.org_id for r in theirs.requests)
     other = await other_client.get(
@@ -285,26 +338,37 @@ async def test_disabled_endpoints_get_nothing_and_re_enabling_clears_the_reason(
     client: OrgClient, receiver: Receiver
 ) -> None:
     endpoint = await add_endpoint(client, receiver, enabled=False)
-    await register(client)
-    await asyncio.sleep(0.4)
-    assert receiver.requests == []
+    cid = await register(client)
+    assert await deliveries_of(client, endpoint["id"], cid) == []  # owed nothing
     r = await client.patch(f"/v2/webhooks/{endpoint['id']}", json={"enabled": True})
     assert r.json()["enabled"] is True and r.json()["disabledReason"] is None
-    await register(client, mobile_number=mobile())
-    await receiver.wait_for(lambda reqs: len(reqs) == 1)
+    # The same customer changes: deliveries to one endpoint go in order per customer, so the
+    # customerAdded of the disabled time, had it been owed, would arrive first.
+    await client.put(
+        f"/v2/customers/{cid}", params={"source": "INSTORE"}, json={"profiles": [{"firstName": "Back"}]}
+    )
+    await receiver.wait_for(lambda reqs: len(reqs) >= 1)
+    assert [(r.json["eventType"], customer_of(r)) for r in receiver.requests] == [("customerUpdated", cid)]
 
 
 async def test_a_slow_endpoint_does_not_hold_back_another(client: OrgClient, receiver: Receiver) -> None:
     async with Receiver() as slow:
-        slow.answer = lambda _: Reply(200, delay=1.5)
-        await add_endpoint(client, slow)
+        held = asyncio.Event()
+        slow.answer = lambda _: Reply(200, gate=held)  # answers nothing until released
+        slow_endpoint = await add_endpoint(client, slow)
         await add_endpoint(client, receiver)
-        for _ in range(20):
-            await register(client)
-        await receiver.wait_for(lambda reqs: len(reqs) == 20, timeout=10)
-        await slow.wait_for(lambda reqs: len(reqs) >= 1)
-        # The fast endpoint had everything before the slow one answered its first request.
-        assert receiver.requests[-1].at < slow.requests[0].at + 1.5
+        try:
+            for _ in range(20):
+                await register(client)
+            await slow.wait_for(lambda reqs: len(reqs) >= 1)
+            await receiver.wait_for(lambda reqs: len(reqs) == 20, timeout=10)
+            # The fast endpoint had everything while no attempt on the slow one had ended
+            # (none answered; none timed out, or the delivery log would show it).
+            attempts = await client.get(f"/v2/webhooks/{slow_endpoint['id']}/attempts")
+            assert attempts.json()["data"] == []
+        finally:
+            held.set()
+        await slow.wait_for(lambda reqs: len({r.event_id for r in reqs}) == 20, timeout=20)
 
 
 async def test_a_receiver_that_was_down_gets_every_event_when_it_is_back(client: OrgClient) -> None:
@@ -331,7 +395,6 @@ async def test_a_receiver_that_was_down_gets_every_event_when_it_is_back(client:
 async def test_an_endpoint_failing_for_too_long_is_disabled_with_the_reason(
     client: OrgClient, receiver: Receiver
 ) -> None:
-    from tests.support import execute
 
     receiver.answer = lambda _: Reply(500)
     endpoint = await add_endpoint(client, receiver)
@@ -371,7 +434,6 @@ async def test_delivery_keeps_flowing_across_directory_refreshes(
 async def test_an_endpoint_whose_secret_does_not_open_stops_only_itself(
     client: OrgClient, other_client: OrgClient, receiver: Receiver
 ) -> None:
-    from tests.support import execute
 
     broken = await add_endpoint(client, receiver)
     await add_endpoint(other_client, receiver)

@@ -23,6 +23,7 @@ from patron.db.migrate import upgrade
 from patron.main import create_app
 from patron.orgs import service as orgs
 from patron.webhooks import service as webhooks
+from tests.orgscope import OrgScopeGuard
 from tests.support import register_body, rows
 from tests.webhooks.receiver import Receiver, Reply
 
@@ -59,12 +60,13 @@ class Stack:
             "PATRON_WEBHOOK_RETRY_SCHEDULE": "0.2,0.5,1,2,5",
         }
 
-    async def start(self) -> None:
+    async def start(self, unscoped_queries: list[str]) -> None:
         await asyncio.to_thread(upgrade, self.settings.database_url)
         self.app = create_app(self.settings)
         self._lifespan = self.app.router.lifespan_context(self.app)
         await self._lifespan.__aenter__()
         db = self.app.state.db
+        db.observers.append(OrgScopeGuard(unscoped_queries))  # the API's statements, as in conftest
         creds = await db.write(orgs.create_org, self.app.state.authenticator.keys, name="Workers")
         url = await webhooks.checked_url(self.receiver.url(), allow_private=True)
         await db.write(webhooks.add_endpoint, self.app.state.box, creds.org_id, url=url)
@@ -75,12 +77,15 @@ class Stack:
             auth=(creds.username, creds.password),
         )
 
-    async def stop(self) -> None:
+    async def stop_workers(self) -> None:
         for worker in self.workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
         for worker in self.workers:
             await asyncio.to_thread(worker.wait, 30)
+
+    async def stop(self) -> None:
+        await self.stop_workers()
         await self.http.aclose()
         await self._lifespan.__aexit__(None, None, None)
 
@@ -113,11 +118,13 @@ class Stack:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(
+    request: pytest.FixtureRequest, tmp_path: Path, unscoped_queries: list[str]
+) -> AsyncIterator[Stack]:
     url = await _database(request.param, tmp_path, request)
     async with Receiver() as receiver:
         s = Stack(url, receiver)
-        await s.start()
+        await s.start(unscoped_queries)
         try:
             yield s
         finally:
@@ -155,6 +162,14 @@ async def test_several_workers_share_the_work_and_send_each_event_once(
     for _ in range(3):
         stack.spawn_worker()
     await stack.receiver.wait_for(lambda reqs: {r.event_id for r in reqs} >= expected, timeout=60)
-    await asyncio.sleep(0.5)
+    for _ in range(100):
+        if set(await stack.statuses()) == {"delivered"}:
+            break
+        await asyncio.sleep(0.1)
+    assert set(await stack.statuses()) == {"delivered"}
+    # Every request there will ever be has arrived: the workers have exited and closed their
+    # connections, so none is still on its way.
+    await stack.stop_workers()
+    await stack.receiver.wait_closed_by_clients()
     received = [r.event_id for r in stack.receiver.requests]
     assert sorted(received) == sorted(expected), "an event was sent twice or not at all"
