@@ -256,9 +256,11 @@ class Processes:
         return result.stdout
 
     def create_org(self, database_url: str, name: str) -> Credentials:
+        self.patron_cli(["migrate"], database_url)  # other commands do not migrate
         return parse_credentials(self.patron_cli(["org", "create", name, "--json"], database_url))
 
     def create_till(self, database_url: str, org_id: int) -> Credentials:
+        self.patron_cli(["migrate"], database_url)  # a saved snapshot may predate a migration
         args = ["till", "create", "--org", str(org_id), "--json"]
         return parse_credentials(self.patron_cli(args, database_url))
 

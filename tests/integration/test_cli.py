@@ -20,7 +20,10 @@ PATRON = [sys.executable, "-m", "patron.cli"]
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "PATRON_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    env = {**os.environ, "PATRON_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    migrated = patron(env, "migrate")  # only migrate, run and worker migrate (test_cli_migrations.py)
+    assert migrated.returncode == 0, migrated.stderr
+    return env
 
 
 def patron(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

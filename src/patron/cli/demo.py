@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from patron.cli.database import run_with_database
 from patron.config import Settings
 from patron.context import Actor, RequestContext
 from patron.customers.commands import IdentifierInput, ProfileInput, RegisterCustomer
 from patron.customers.register import register
-from patron.db.engine import Database, create_database
-from patron.db.migrate import upgrade
+from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
 from patron.errors import PatronError
 from patron.orgs import service as orgs
@@ -172,20 +172,5 @@ def load_command(
     seed: Annotated[int, typer.Option(help="Random seed (a new seed gives new customers).")] = 1,
 ) -> None:
     """Give the org the demo configuration and register customers through the service."""
-    settings = Settings()
-    upgrade(settings.database_url)
-
-    async def main() -> Any:
-        db = create_database(settings)
-        await db.start()
-        try:
-            return await load(db, org, customers, seed)
-        finally:
-            await db.dispose()
-
-    try:
-        created = asyncio.run(main())
-    except PatronError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from exc
+    created = run_with_database(Settings(), lambda db: load(db, org, customers, seed))
     typer.echo(f"registered {created} customers in org {org}")

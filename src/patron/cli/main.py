@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import json
 import os
@@ -14,10 +13,12 @@ from typing import Annotated, Any
 
 import typer
 
+from patron.cli.database import run_with_database
 from patron.config import Settings
-from patron.db.engine import Database, create_database
+from patron.db.engine import Database
 from patron.db.migrate import upgrade
 from patron.errors import PatronError
+from patron.logs import configure_logging, uvicorn_log_config
 from patron.orgs import service as orgs
 from patron.orgs.config import OrgConfig
 from patron.security.apikeys import ApiKeys
@@ -40,21 +41,9 @@ def _fail(message: str) -> None:
 
 
 def _run_db(settings: Settings, work: Any) -> Any:
-    """Migrate, then run `work(db)` on a fresh engine; PatronErrors end the command."""
-    upgrade(settings.database_url)
-
-    async def main() -> Any:
-        db = create_database(settings)
-        await db.start()
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except PatronError as exc:
-        _fail(exc.message)
+    """Run `work(db)` on a fresh engine of a migrated database; PatronErrors end the command.
+    Only `migrate`, `run` and `worker` migrate (cli/database.py)."""
+    return run_with_database(settings, work)
 
 
 def _parse_config(document: Any) -> OrgConfig:
@@ -71,6 +60,12 @@ def _read_config(path: Path) -> OrgConfig:
     except (OSError, json.JSONDecodeError) as exc:
         _fail(f"cannot read {path}: {exc}")
     return _parse_config(document)
+
+
+@app.callback()
+def _logging() -> None:
+    """Every command logs JSON lines on stderr (patron.logs), alembic's and uvicorn's too."""
+    configure_logging(Settings().log_level)
 
 
 @app.command()
@@ -110,6 +105,7 @@ def run(
             access_log=False,
             server_header=False,
             log_level=settings.log_level.lower(),
+            log_config=uvicorn_log_config(settings.log_level),
             loop="uvloop",
             http="patron.api.server:PatronHttpProtocol",  # httptools, with bounds
         )

@@ -13,11 +13,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvloop
 
+from patron.cli.database import run_with_database
 from patron.config import Settings
 from patron.db.engine import Database, create_database
 from patron.db.migrate import upgrade
 from patron.db.uow import UnitOfWork
-from patron.errors import PatronError
 from patron.webhooks import service
 from patron.webhooks.secrets import load_box
 from patron.webhooks.views import DeadLetter, EndpointView
@@ -31,23 +31,10 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts."
 
 
 def _with_db(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    """Run `work` against a started database; a domain error ends the command with status 1."""
+    """Run `work` against a started, migrated database; a domain error ends the command
+    with status 1 (cli/database.py)."""
     settings = Settings()
-    upgrade(settings.database_url)
-
-    async def main() -> T:
-        db = create_database(settings)
-        try:
-            await db.start()
-            return await work(db, settings)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except PatronError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from exc
+    return run_with_database(settings, lambda db: work(db, settings))
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
@@ -229,26 +216,19 @@ def tail(
     poll: Annotated[float, typer.Option(help="Seconds between looks.")] = 0.5,
 ) -> None:
     """Follow an org's new events live, one JSON line each (Ctrl-C to stop)."""
-    settings = Settings()
-    upgrade(settings.database_url)
 
-    async def main() -> None:
-        db = create_database(settings)
-        try:
-            await db.start()
-            last = await _start_after(db, org, since)
-            while True:
-                rows = await db.read(_events_after, org, last, 500)
-                for event_id, payload in rows:
-                    typer.echo(json.dumps(payload, separators=(",", ":")))
-                    last = event_id
-                if not rows:
-                    await asyncio.sleep(poll)
-        finally:
-            await db.dispose()
+    async def follow(db: Database) -> None:
+        last = await _start_after(db, org, since)
+        while True:
+            rows = await db.read(_events_after, org, last, 500)
+            for event_id, payload in rows:
+                typer.echo(json.dumps(payload, separators=(",", ":")))
+                last = event_id
+            if not rows:
+                await asyncio.sleep(poll)
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        run_with_database(Settings(), follow)
 
 
 async def _events_after(
