@@ -99,3 +99,16 @@ async def add_till(harness: Any, org_id: int, code: str) -> None:
     await harness.app.state.db.write(
         create_till, harness.app.state.authenticator.keys, org_id=org_id, code=code
     )
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash, as till keys were stored before API-key digests (tests make such
+    tills; Patron itself only verifies these hashes, patron.security.passwords)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(password)
+
+
+def is_multi_account(config: Any, source: str) -> bool:
+    """Whether an org configuration lists accounts for a source (multi-account sources)."""
+    return bool(config.sources.get(source))

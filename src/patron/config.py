@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names
     # the client a login is throttled under. Empty (default): the connection's peer.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    sql_echo: bool = False
     # One JSON line per request on stderr (method, path, status, ms, request id).
     access_log: bool = True
     log_level: str = "INFO"

@@ -149,8 +149,7 @@ async def test_identifiers_do_not_cross_orgs(client: OrgClient, other_client: Or
 
 
 async def test_a_till_stored_with_an_argon2_hash_logs_in_once_and_is_stored_as_a_digest(harness) -> None:  # type: ignore[no-untyped-def]
-    from patron.security.passwords import hash_password
-    from tests.support import execute, rows
+    from tests.support import execute, hash_password, rows
 
     org = await make_org(harness)
     org_id, code = org.org_id, org.username.split("@")[0]

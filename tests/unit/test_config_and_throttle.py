@@ -11,6 +11,7 @@ from patron.config import Settings
 from patron.customers.catalog import SOURCES
 from patron.orgs.config import OrgConfig
 from patron.security.throttle import ClientAddresses, LoginThrottle, bucket
+from tests.support import is_multi_account
 
 ISSUE_EXAMPLE = {
     "primaryIdentifier": "mobile",
@@ -41,7 +42,7 @@ def test_the_documented_example_is_accepted_and_round_trips() -> None:
 def test_the_default_enables_every_seed_source() -> None:
     config = OrgConfig()
     assert set(config.sources) == set(SOURCES)
-    assert config.is_multi_account("WECHAT") and not config.is_multi_account("INSTORE")
+    assert is_multi_account(config, "WECHAT") and not is_multi_account(config, "INSTORE")
 
 
 @pytest.mark.parametrize(

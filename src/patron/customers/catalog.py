@@ -42,7 +42,6 @@ IDENTIFIER_TYPES: tuple[str, ...] = (
 )
 # Spellings the seed uses for the card type (I-17), all read as `cardnumber`.
 TYPE_ALIASES = {"card": CARD, "cardNumber": CARD, "cardnumber": CARD}
-PRIMARY_IDENTIFIER_TYPES = ("mobile", "email", "externalId")
 
 # identifierName values each lookup operation accepts (ID-6).
 LOOKUP_NAMES = ("mobile", "email", "externalId", CARD, "cardExternalId", "wechat", "martjackId", "fbId")

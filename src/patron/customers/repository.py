@@ -539,9 +539,6 @@ class CustomerRepository:
             await self.tx.val(_COUNT_CARDS, org_id=org_id, customer_id=customer_id, series_id=series_id)
         )
 
-    async def enrolled_programs(self, org_id: int, customer_id: int) -> set[int]:
-        return {int(e[0]) for e in await self.tx.all(_ENROLLMENTS, org_id=org_id, customer_id=customer_id)}
-
     async def search(self, org_id: int, q: str, *, limit: int, offset: int) -> SearchPage:
         """Customers with a name or identifier starting with q, by an index range scan."""
         low = search_terms(q)

@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import contextvars
 import fcntl
-import logging
 import os
 import sqlite3
 import time
@@ -39,11 +38,10 @@ import asyncpg
 import orjson
 
 from patron.config import Settings
-from patron.db.sql import POSTGRESQL, SQLITE, register_sqlite_types
+from patron.db.sql import register_sqlite_types
 from patron.db.tx import Counter, IdBlocks, Observer, PgTx, SqliteIds, SqliteTx
 from patron.db.uow import UnitOfWork
 
-log = logging.getLogger("patron.db")
 P = ParamSpec("P")
 T = TypeVar("T")
 UseCase = Callable[Concatenate[UnitOfWork, P], Awaitable[T]]
@@ -58,7 +56,6 @@ MAX_GROUP = 128  # write use cases committed together at most
 class Database:
     """The process's connections to one database; built by the entry point."""
 
-    dialect: str
     url: str
 
     def __init__(self) -> None:
@@ -91,11 +88,6 @@ class Database:
     def _after_commit(self, uow: UnitOfWork) -> None:
         if uow.wrote_events:
             self.outbox_signal.set()
-        for hook in uow.hooks:
-            try:
-                hook()
-            except Exception:  # a hook must not turn a committed write into an error
-                log.exception("after-commit hook failed")
 
 
 # SQLite ------------------------------------------------------------------------------------
@@ -170,8 +162,6 @@ class _Gate:
 
 
 class SqliteDatabase(Database):
-    dialect = SQLITE
-
     def __init__(self, url: str, *, readers: int = 8) -> None:
         super().__init__()
         register_sqlite_types()
@@ -332,8 +322,6 @@ async def _reset_connection(conn: asyncpg.Connection) -> None:
 
 
 class PostgresDatabase(Database):
-    dialect = POSTGRESQL
-
     def __init__(self, url: str, *, pool_size: int) -> None:
         super().__init__()
         self.url = url

@@ -153,8 +153,3 @@ def register_sqlite_types() -> None:
     sqlite3.register_converter("JSON", orjson.loads)
     sqlite3.register_converter("BOOLEAN", lambda raw: raw not in (b"0", b""))
     sqlite3.register_converter("NUMERIC", _convert_numeric)
-
-
-def parse_json(value: Any) -> Any:
-    """A JSON value read through an expression (no declared type): text on SQLite."""
-    return orjson.loads(value) if isinstance(value, str | bytes) else value

@@ -499,6 +499,3 @@ class PgTx(Tx):
             await self._conn.execute(c.text, *c.args(pending.params))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise IntegrityError(str(exc)) from None
-
-
-Hook = Callable[[], None]

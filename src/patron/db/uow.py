@@ -4,13 +4,11 @@ Use cases get a unit of work from `db.read(...)` or `db.write(...)` (db/engine.p
 for repositories (`uow.customers`, `uow.orgs`, `uow.webhooks` ...) and record domain
 events on it. They never commit: the engine does, once, after `flush()` has written the
 recorded events into `outbox_event` in the same transaction, so a change and its event
-are stored together or not at all. Hooks registered with `after_commit` run once the
-commit is durable (a failed write runs none).
+are stored together or not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from patron.customers.erasure_repository import ErasureRepository
@@ -30,7 +28,6 @@ class UnitOfWork:
         "_events",
         "customers",
         "erasures",
-        "hooks",
         "idempotency",
         "orgs",
         "outbox",
@@ -44,7 +41,6 @@ class UnitOfWork:
         self.tx = tx
         self.writable = writable
         self._events: list[DomainEvent] = []
-        self.hooks: list[Callable[[], None]] = []
         self.wrote_events = False
         # Repositories are plain objects around the transaction: cheaper to make than to look up.
         self.customers = CustomerRepository(tx)
@@ -63,9 +59,6 @@ class UnitOfWork:
         if not self.writable:
             raise RuntimeError("a read-only unit of work cannot record events")
         self._events.append(event)
-
-    def after_commit(self, hook: Callable[[], None]) -> None:
-        self.hooks.append(hook)
 
     async def flush(self) -> None:
         """Write the recorded events into the outbox and send every held-back write (the

@@ -131,12 +131,6 @@ class OrgConfig(_ConfigModel):
         return self
 
     # Queries the services ask of the config.
-    def is_multi_account(self, source: str) -> bool:
-        return bool(self.sources.get(source))
-
-    def extended_field(self, name: str) -> ExtendedFieldSpec | None:
-        return next((f for f in self.extended_fields if f.name == name), None)
-
     def series_by_id(self, series_id: int) -> CardSeries | None:
         return next((c for c in self.card_series if c.series_id == series_id), None)
 

@@ -88,7 +88,6 @@ _FORGET_FAILURES = Q(
 )
 _TILL = Q(f"SELECT {_TILL_COLUMNS} FROM till t WHERE t.org_id = :org_id AND t.code = :code")
 _TILLS = Q(f"SELECT {_TILL_COLUMNS} FROM till t WHERE t.org_id = :org_id ORDER BY t.till_id")
-_TILL_NAMES = Q("SELECT till_id, code, name FROM till WHERE org_id = :org_id AND till_id IN (:ids*)")
 _TILL_COUNT = Q("SELECT COUNT(*) FROM till WHERE org_id = :org_id")
 _INSERT_TILL = Q(
     "INSERT INTO till (org_id, till_id, code, name, password_hash, store_code, store_name, is_active,"
@@ -145,10 +144,6 @@ class OrgRepository:
 
     async def tills(self, org_id: int) -> list[TillRow]:
         return [_till(r) for r in await self.tx.all(_TILLS, org_id=org_id)]
-
-    async def till_names(self, org_id: int, till_ids: list[int]) -> dict[int, tuple[str, str]]:
-        rows = await self.tx.all(_TILL_NAMES, org_id=org_id, ids=till_ids)
-        return {int(r[0]): (r[1], r[2]) for r in rows}
 
     async def till_count(self, org_id: int) -> int:
         return int(await self.tx.val(_TILL_COUNT, org_id=org_id))

@@ -8,10 +8,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
 def verify_password(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
