@@ -58,6 +58,7 @@ def test_the_default_enables_every_seed_source() -> None:
         {"sources": {"WECHAT": ["A", "A"]}},
         {"statusLabels": []},
         {"cardSeries": [{"seriesId": 1, "seriesCode": "X", "numberPattern": "("}]},
+        {"cardSeries": [{"seriesId": 2**31, "seriesCode": "X"}]},  # card.series_id is INTEGER
     ],
 )
 def test_invalid_documents_are_refused(patch: dict[str, object]) -> None:

@@ -97,7 +97,7 @@ def request_id(request: Request) -> str:
 async def read_json(request: Request, max_bytes: int) -> Any:
     """The request body as JSON: 413 above the limit, 400 when it is not JSON."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise PatronError(413, f"Request body is larger than {max_bytes} bytes.", status=413)
     body = b""
     try:
@@ -180,6 +180,6 @@ def parse_int(raw: str | None, name: str, *, default: int | None = None) -> int:
             raise InvalidInput(400, f"Input is invalid. {name} is required.")
         return default
     text = raw.strip()
-    if not re.fullmatch(r"-?\d{1,18}", text):
+    if not re.fullmatch(r"-?[0-9]{1,18}", text):  # ASCII digits: \d takes every script's
         raise InvalidInput(400, f"Input is invalid. {name} must be a whole number.")
     return int(text)

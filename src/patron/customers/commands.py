@@ -41,6 +41,13 @@ class ProfileInput:
     fields: dict[str, Any] | None = None
 
 
+# The integer columns an enrollment is stored in (loyalty_enrollment: program_id BIGINT,
+# tier_number and loyalty_points INTEGER). The wire models declare these bounds; the
+# service checks them again for every other adapter (customers/enrollments.py).
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class EnrollmentInput:
     program_id: int

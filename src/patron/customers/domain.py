@@ -19,8 +19,20 @@ from patron.customers.catalog import CARD
 from patron.errors import Warning_
 from patron.orgs.config import ExtendedFieldSpec, OrgConfig
 
-_EXTERNAL_ID = re.compile(r"^[\w.\-:@/#+]{1,64}$")
-_CARD_NUMBER = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_EXTERNAL_ID = re.compile(r"[\w.\-:@/#+]{1,64}")
+_CARD_NUMBER = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+# A mobile number as people write one: ASCII digits, an optional leading '+', and the
+# separators space, '-', '.', '(' and ')' between digits (at most three in a row, as in
+# "(0) 20", "555) 0143" or "91 - 90100"), a '(' also before the first digit or the '+'
+# ("(202) 555", "(+91) 98"); parentheses are checked to pair up. Nothing else is dropped
+# or guessed: a letter, a NUL, a leading '-' or an extension makes it no number.
+_PHONE = re.compile(r"(?:\+\(?|\(\+?)?[0-9]+(?:[ .\-()]{1,3}[0-9]+)*")
+# Format characters (Unicode Cf) a name may hold: the zero-width non-joiner and joiner,
+# which Persian and Indic scripts and emoji sequences need. Every other Cf (bidi
+# embeddings, overrides and isolates U+202A-U+202E and U+2066-U+2069, marks, invisible
+# separators and operators, the BOM, soft hyphens, tags) and every other C category
+# (Cc controls, surrogates, private use, unassigned) stays refused.
+_JOINERS = frozenset("\u200c\u200d")
 MAX_NAME = 200
 MAX_IDENTIFIER = 255
 
@@ -39,10 +51,14 @@ def normalise_mobile(raw: str, region: str) -> str:
     """Return a mobile number as E.164 digits without '+' (the seed's form: 919010000022).
 
     Parsing and validating with phonenumbers costs about 60 us; a till looks the same
-    customers up again and again, so recent answers are kept (invalid ones raise anew)."""
-    text = raw.strip()
+    customers up again and again, so recent answers are kept (invalid ones raise anew).
+    Only the spelling `_PHONE` describes is parsed: what is not a phone number is refused,
+    never repaired (phonenumbers itself skips letters, leading punctuation and NULs)."""
+    text = _trim(raw)
     if not text or len(text) > 32:
         raise InvalidIdentifier("mobile", "a mobile number has 6 to 15 digits")
+    if not _PHONE.fullmatch(text) or not _parentheses_pair(text):
+        raise InvalidIdentifier("mobile", "not a phone number")
     try:
         if text.startswith("+"):
             number = phonenumbers.parse(text, None)
@@ -58,12 +74,40 @@ def normalise_mobile(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
 
+def _parentheses_pair(text: str) -> bool:
+    depth = 0
+    for c in text:
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        if depth not in (0, 1):
+            return False
+    return depth == 0
+
+
+def _trim(text: str) -> str:
+    """Text without the white space around it; a control character (Cc) is never trimmed
+    away (str.strip() would drop a tab, a line break or U+001C-U+001F): it stays, to be
+    refused by the caller's rules."""
+    start, end = 0, len(text)
+    while start < end and text[start].isspace() and not _is_control(text[start]):
+        start += 1
+    while end > start and text[end - 1].isspace() and not _is_control(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _is_control(c: str) -> bool:
+    return unicodedata.category(c) == "Cc"
+
+
 @lru_cache(maxsize=4096)
 def normalise_email(raw: str) -> str:
     """Return a syntactically valid email, case-folded (never a DNS check); recent answers
     are kept, as for mobiles."""
     try:
-        info = validate_email(raw.strip(), check_deliverability=False)
+        info = validate_email(_trim(raw), check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidIdentifier("email", str(exc)) from exc
     return info.normalized.lower()
@@ -78,13 +122,13 @@ def normalise_identifier(id_type: str, raw: Any, config: OrgConfig) -> str:
         return normalise_mobile(text, config.default_phone_region)
     if id_type == "email":
         return normalise_email(text)
-    text = text.strip()
+    text = _trim(text)
     if id_type == "externalId":
-        if not _EXTERNAL_ID.match(text):
+        if not _EXTERNAL_ID.fullmatch(text):
             raise InvalidIdentifier(id_type, "use 1 to 64 letters, digits or . - _ : @ / # +")
         return text
     if id_type == CARD:
-        if not _CARD_NUMBER.match(text):
+        if not _CARD_NUMBER.fullmatch(text):
             raise InvalidIdentifier(id_type, "use 1 to 64 letters, digits, - or _")
         return text
     if not text or len(text) > MAX_IDENTIFIER or any(unicodedata.category(c)[0] == "C" for c in text):
@@ -97,12 +141,22 @@ def clean_name(raw: Any, field: str) -> str:
         return ""
     if not isinstance(raw, str):
         raise ValueError(f"{field} must be a string")
-    text = unicodedata.normalize("NFC", raw).strip()
+    text = _trim(unicodedata.normalize("NFC", raw))
     if len(text) > MAX_NAME:
         raise ValueError(f"{field} is longer than {MAX_NAME} characters")
-    if any(unicodedata.category(c)[0] == "C" for c in text):
+    if any(c not in _JOINERS and unicodedata.category(c)[0] == "C" for c in text):
         raise ValueError(f"{field} contains control characters")
+    if _JOINERS.intersection(text) and not _joiners_join(text):
+        raise ValueError(f"{field} has a zero-width joiner or non-joiner that joins nothing")
     return text
+
+
+def _joiners_join(text: str) -> bool:
+    """Each ZWJ / ZWNJ sits between two other characters (not at an end, not doubled)."""
+    for i, c in enumerate(text):
+        if c in _JOINERS and (i == 0 or i == len(text) - 1 or text[i - 1] in _JOINERS):
+            return False
+    return True
 
 
 def _coerce_extended(spec: ExtendedFieldSpec, value: Any) -> Any:

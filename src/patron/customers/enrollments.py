@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from patron.customers.commands import EnrollmentInput
+from patron.customers.commands import INT32_MAX, INT64_MAX, EnrollmentInput
 from patron.customers.views import EnrollmentView
 from patron.errors import InvalidInput
 
@@ -16,8 +16,14 @@ def check_enrollments(enrollments: Sequence[EnrollmentInput]) -> None:
         if e.program_id in seen:
             raise InvalidInput(400, detail=f"Program {e.program_id} is enrolled twice.")
         seen.add(e.program_id)
-        if e.loyalty_points < 0 or (e.tier_number is not None and e.tier_number < 1):
-            raise InvalidInput(400, detail="loyaltyPoints must be >= 0 and tierNumber >= 1.")
+        if not 1 <= e.program_id <= INT64_MAX:
+            raise InvalidInput(400, detail=f"programId must be between 1 and {INT64_MAX}.")
+        if not 0 <= e.loyalty_points <= INT32_MAX or (
+            e.tier_number is not None and not 1 <= e.tier_number <= INT32_MAX
+        ):
+            raise InvalidInput(
+                400, detail=f"loyaltyPoints must be 0 to {INT32_MAX} and tierNumber 1 to {INT32_MAX}."
+            )
 
 
 def new_enrollments(

@@ -32,7 +32,7 @@ class ExtendedFieldSpec(_ConfigModel):
 
 
 class CardSeries(_ConfigModel):
-    series_id: int = Field(ge=1)
+    series_id: int = Field(ge=1, le=2**31 - 1)  # card.series_id is an INTEGER column
     series_code: str = Field(min_length=1, max_length=100)
     name: str | None = None
     status_labels: list[str] = Field(default_factory=lambda: ["ACTIVE"], min_length=1)

@@ -42,7 +42,9 @@ Embed = Annotated[str | None, Query(description="Comma-separated: mlp.")]
 
 
 def _customer_id(raw: str, missing_code: int) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII digits only: str.isdigit() also takes '²' (which int() refuses) and other
+    # scripts' digits (which int() reads); 18 digits stay below 2**63.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise NotFound(missing_code, message(missing_code))
     return int(raw)
 
