@@ -6,12 +6,14 @@ generic resolver inspects every parameter's annotation again on every request: a
 per query parameter, more than Patron's own work on a lookup. Patron's adapters take only:
 
 - text query and path parameters (they validate values themselves, in the API's envelope);
+  none may hold U+0000, which PostgreSQL cannot store (400, on every engine alike);
 - the `Request`;
 - dependencies that are coroutines (functions, or objects such as the HTTP Basic security
   scheme whose `__call__` is one) taking the `Request` and other such dependencies; each is
   called once per request however many times it is named, as FastAPI caches them;
 - at most one body: a Pydantic model, read with the size limit (`max_body_bytes`, 413) and
-  validated into the model, every problem a 400 in the envelope (`read_json`, `parse_body`).
+  validated into the model, every problem a 400 in the envelope (`read_json`, `parse_body`);
+  no string in it may hold U+0000 either.
 
 For such routes `LeanRoute` plans the call once: a list of steps (the dependencies in the
 order FastAPI solves them, then the body), each with the getters of its arguments. A request
@@ -35,6 +37,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from patron.api.http import parse_body, read_json
+from patron.errors import InvalidInput
 
 # An argument's value, from the request or from the results of the steps run so far.
 _Get = Callable[[Request, list[Any]], Any]
@@ -80,18 +83,45 @@ def _request(request: Request, _: list[Any]) -> Request:
     return request
 
 
+_NUL = "\x00"
+
+
 def _query(alias: str, default: Any) -> _Get:
     def get(request: Request, _: list[Any]) -> Any:
-        return request.query_params.get(alias, default)
+        value = request.query_params.get(alias, default)
+        if value and _NUL in value:
+            raise InvalidInput(400, f"Input is invalid. {alias} holds the NUL character (U+0000).")
+        return value
 
     return get
 
 
 def _path(alias: str) -> _Get:
     def get(request: Request, _: list[Any]) -> Any:
-        return request.path_params[alias]
+        value: str = request.path_params[alias]
+        if _NUL in value:
+            raise InvalidInput(400, f"Input is invalid. {alias} holds the NUL character (U+0000).")
+        return value
 
     return get
+
+
+def _holds_nul(document: Any) -> bool:
+    """Whether a string of a JSON document, or a key, holds U+0000."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if _NUL in node:
+                return True
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if _NUL in key:
+                    return True
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _result(slot: int) -> _Get:
@@ -104,7 +134,10 @@ def _result(slot: int) -> _Get:
 def _body_reader(model: type[BaseModel]) -> Callable[[Request], Awaitable[BaseModel]]:
     async def read(request: Request) -> BaseModel:
         limit: int = request.app.state.settings.max_body_bytes
-        return parse_body(model, await read_json(request, limit))
+        document = await read_json(request, limit)
+        if _holds_nul(document):
+            raise InvalidInput(400, "Input is invalid. The body holds the NUL character (U+0000).")
+        return parse_body(model, document)
 
     return read
 

@@ -28,6 +28,13 @@ class _Body(BaseModel):
 
 
 class EndpointBody(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"url": "https://203.0.113.10/patron-hooks", "events": ["customerAdded"]}]
+        },
+    )
+
     url: str = Field(max_length=2000)
     events: list[str] | None = Field(default=None, max_length=20)
     description: str = Field(default="", max_length=500)
@@ -51,7 +58,11 @@ class RedeliverBody(_Body):
 
 
 class ReplayBody(_Body):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"examples": [{"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}]},
+    )
     start: AwareDatetime = Field(alias="from")
     end: AwareDatetime = Field(alias="to")
 

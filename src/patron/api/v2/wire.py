@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from patron.customers import commands as c
+from patron.customers.commands import INT32_MAX, INT64_MAX
 
 
 class _Wire(BaseModel):
@@ -21,7 +22,7 @@ class _Wire(BaseModel):
 class IdentifierBody(_Wire):
     type: str = Field(min_length=1, max_length=40)
     value: str | int
-    seriesId: int | None = None
+    seriesId: int | None = Field(default=None, ge=1, le=INT32_MAX)
     seriesCode: str | None = Field(default=None, max_length=100)
     statusLabel: str | None = Field(default=None, max_length=100)
     cardExternalId: str | None = Field(default=None, max_length=100)
@@ -84,9 +85,9 @@ class LoyaltyInfoBody(_Wire):
 
 
 class EnrollmentBody(_Wire):
-    programId: int = Field(ge=1)
-    tierNumber: int | None = Field(default=None, ge=1)
-    loyaltyPoints: int = Field(default=0, ge=0)
+    programId: int = Field(ge=1, le=INT64_MAX)
+    tierNumber: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    loyaltyPoints: int = Field(default=0, ge=0, le=INT32_MAX)
     tierExpiryDate: AwareDatetime | None = None
     pointsExpiryDate: AwareDatetime | None = None
 
@@ -97,6 +98,24 @@ class EnrollmentBody(_Wire):
 
 
 class RegisterBody(_Wire):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "loyaltyInfo": {"loyaltyType": "loyalty"},
+                    "profiles": [
+                        {
+                            "firstName": "Tom",
+                            "lastName": "Sawyer",
+                            "source": "INSTORE",
+                            "identifiers": [{"type": "mobile", "value": "919845012345"}],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     loyaltyInfo: LoyaltyInfoBody | None = None
     loyaltyType: str | None = None  # the seed's table puts it at the top level (I-14)
     associatedWith: str | None = Field(default=None, max_length=100)
@@ -118,6 +137,10 @@ class RegisterBody(_Wire):
 
 
 class UpdateBody(_Wire):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"profiles": [{"firstName": "Huck", "lastName": "Finn"}]}]}
+    )
+
     profiles: list[ProfileBody] = Field(default_factory=list, max_length=1)
     loyaltyInfo: LoyaltyInfoBody | None = None
     loyaltyType: str | None = None
@@ -137,6 +160,10 @@ class UpdateBody(_Wire):
 
 
 class ChangeIdentifierBody(_Wire):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"add": [{"type": "email", "value": "tom.sawyer@example.com"}]}]}
+    )
+
     add: list[IdentifierBody] = Field(default_factory=list, max_length=50)
     remove: list[IdentifierBody] = Field(default_factory=list, max_length=50)
 
@@ -147,6 +174,10 @@ class ChangeIdentifierBody(_Wire):
 
 
 class StatusBody(_Wire):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"label": "Inactive", "reason": "Asked to pause the account."}]}
+    )
+
     reason: str | None = Field(default=None, max_length=500)
     createdOn: AwareDatetime | None = None
     label: str | None = Field(default=None, max_length=100)
