@@ -295,3 +295,19 @@ async def test_a_content_length_in_other_digits_is_not_a_500(client: OrgClient) 
         headers={"Content-Type": "application/json", "Content-Length": "\u00b2".encode("latin-1")},
     )
     assert r.status_code != 500
+
+
+async def test_the_document_shows_the_integer_bounds(client: OrgClient) -> None:
+    schemas = (await client.harness.http.get("/openapi.json")).json()["components"]["schemas"]
+    enrollment = next(s for name, s in schemas.items() if name.startswith("EnrollmentBody"))["properties"]
+
+    def bounds(prop: dict[str, Any]) -> tuple[Any, Any]:
+        # FastAPI's OpenAPI models hold bounds as floats: 2**63 - 1 is written 9.223372036854776e18.
+        prop = next((p for p in prop.get("anyOf", [prop]) if p.get("type") == "integer"), prop)
+        return prop.get("minimum"), prop.get("maximum")
+
+    assert bounds(enrollment["programId"]) == (1, float(INT64_MAX))
+    assert bounds(enrollment["tierNumber"]) == (1, INT32_MAX)
+    assert bounds(enrollment["loyaltyPoints"]) == (0, INT32_MAX)
+    identifier = next(s for name, s in schemas.items() if name.startswith("IdentifierBody"))["properties"]
+    assert bounds(identifier["seriesId"]) == (1, INT32_MAX)
