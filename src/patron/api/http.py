@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import time
 import uuid
 from typing import Annotated, Any, TypeVar
 
@@ -16,11 +15,8 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse as StarletteJSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patron.context import RequestContext
-from patron.db.engine import statement_counter
-from patron.db.tx import Counter
 from patron.errors import InvalidInput, PatronError, Unauthorized
 from patron.security.auth import UNAUTHORIZED, Authenticator
 
@@ -35,59 +31,6 @@ class JSONResponse(StarletteJSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-class RequestIdMiddleware:
-    """Give every request an id (the client's X-Request-Id when it is sane), echo it, and
-    write one access-log line: method, path without the query string (lookups carry
-    identifiers there), status, duration and request id. Never a header or a body."""
-
-    def __init__(self, app: ASGIApp, access_log: bool = True, count_statements: bool = False) -> None:
-        self.app = app
-        self.access_log = access_log
-        self.count_statements = count_statements
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                given = value.decode("latin-1")
-                break
-        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode())
-        started = time.perf_counter()
-        status = 500
-        counter = None
-        if self.count_statements:
-            counter = Counter()
-            statement_counter.set(counter)
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                extra = [header]
-                if counter is not None:
-                    extra.append((b"x-patron-statements", str(counter.statements).encode()))
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if self.access_log:
-                access.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope["path"],
-                    status=status,
-                    ms=round((time.perf_counter() - started) * 1000, 2),
-                    request_id=request_id,
-                )
 
 
 def request_id(request: Request) -> str:
