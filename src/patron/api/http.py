@@ -9,7 +9,6 @@ import uuid
 from typing import Annotated, Any, TypeVar
 
 import orjson
-import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ValidationError
@@ -21,8 +20,6 @@ from patron.errors import InvalidInput, PatronError, Unauthorized
 from patron.security.auth import UNAUTHORIZED, Authenticator
 
 M = TypeVar("M", bound=BaseModel)
-access = structlog.get_logger("patron.access")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 
 class JSONResponse(StarletteJSONResponse):
