@@ -10,6 +10,7 @@ from patron.api.deps import Ctx, Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
 from patron.api.v2.schemas import BODY, errors
+from patron.api.writes import Write
 from patron.orgs import service
 from patron.orgs.config import OrgConfig
 
@@ -28,6 +29,5 @@ async def read_config(db: Db, ctx: Ctx) -> JSONResponse:
     response_model=OrgConfig,
     responses=errors(*BODY, 404),
 )
-async def replace_config(config: Annotated[OrgConfig, Body()], db: Db, ctx: Ctx) -> JSONResponse:
-    await db.write(service.replace_config, ctx.org_id, config)
-    return JSONResponse(config.to_document())
+async def replace_config(config: Annotated[OrgConfig, Body()], write: Write, ctx: Ctx) -> JSONResponse:
+    return await write(ctx, service.replace_config, ctx.org_id, config, render=lambda _: config.to_document())

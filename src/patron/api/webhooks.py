@@ -13,6 +13,7 @@ from patron.api.deps import AppSettings, Box, Ctx, Db
 from patron.api.http import JSONResponse, parse_int
 from patron.api.routing import LeanRoute
 from patron.api.v2.schemas import BODY, Out, errors
+from patron.api.writes import Write
 from patron.db.base import utcnow
 from patron.webhooks import service
 from patron.webhooks.client import DeliveryClient
@@ -163,6 +164,23 @@ def endpoint_json(e: EndpointView) -> dict[str, Any]:
     }
 
 
+def _created(created: tuple[EndpointView, str]) -> dict[str, Any]:
+    view, secret = created
+    return {**endpoint_json(view), "secret": secret}
+
+
+def _deleted(_: object) -> dict[str, Any]:
+    return {"deleted": True}
+
+
+def _requeued(count: int) -> dict[str, Any]:
+    return {"requeued": count}
+
+
+def _queued(count: int) -> dict[str, Any]:
+    return {"queued": count}
+
+
 def _dead_json(d: DeadLetter) -> dict[str, Any]:
     return {
         "eventId": d.event_uuid,
@@ -197,10 +215,11 @@ def _attempt_json(a: AttemptView) -> dict[str, Any]:
     responses=errors(*BODY),
 )
 async def add_endpoint(
-    body: Annotated[EndpointBody, Body()], db: Db, ctx: Ctx, settings: AppSettings, box: Box
+    body: Annotated[EndpointBody, Body()], write: Write, db: Db, ctx: Ctx, settings: AppSettings, box: Box
 ) -> JSONResponse:
     url = await service.checked_url(body.url, allow_private=settings.webhook_allow_private)
-    view, secret = await db.write(
+    response = await write(
+        ctx,
         service.add_endpoint,
         box,
         ctx.org_id,
@@ -208,9 +227,12 @@ async def add_endpoint(
         event_types=body.events,
         description=body.description,
         enabled=body.enabled,
+        render=_created,
+        status=201,
+        sealed=True,  # the answer holds the signing secret
     )
     db.endpoints_changed.set()
-    return JSONResponse({**endpoint_json(view), "secret": secret}, status_code=201)
+    return response
 
 
 @router.get("", summary="List webhook endpoints", response_model=EndpointList, responses=errors())
@@ -234,13 +256,19 @@ async def get_endpoint(endpointId: str, db: Db, ctx: Ctx) -> JSONResponse:
     responses=errors(*BODY, 404),
 )
 async def update_endpoint(
-    endpointId: str, body: Annotated[EndpointPatch, Body()], db: Db, ctx: Ctx, settings: AppSettings
+    endpointId: str,
+    body: Annotated[EndpointPatch, Body()],
+    write: Write,
+    db: Db,
+    ctx: Ctx,
+    settings: AppSettings,
 ) -> JSONResponse:
     endpoint_id = parse_int(endpointId, "endpointId")
     url = None
     if body.url is not None:
         url = await service.checked_url(body.url, allow_private=settings.webhook_allow_private)
-    view = await db.write(
+    response = await write(
+        ctx,
         service.update_endpoint,
         ctx.org_id,
         endpoint_id,
@@ -249,9 +277,10 @@ async def update_endpoint(
         all_events=body.allEvents,
         description=body.description,
         enabled=body.enabled,
+        render=endpoint_json,
     )
     db.endpoints_changed.set()
-    return JSONResponse(endpoint_json(view))
+    return response
 
 
 @router.delete(
@@ -260,10 +289,11 @@ async def update_endpoint(
     response_model=EndpointDeleted,
     responses=errors(400, 404),
 )
-async def delete_endpoint(endpointId: str, db: Db, ctx: Ctx) -> JSONResponse:
-    await db.write(service.delete_endpoint, ctx.org_id, parse_int(endpointId, "endpointId"))
+async def delete_endpoint(endpointId: str, write: Write, db: Db, ctx: Ctx) -> JSONResponse:
+    endpoint_id = parse_int(endpointId, "endpointId")
+    response = await write(ctx, service.delete_endpoint, ctx.org_id, endpoint_id, render=_deleted)
     db.endpoints_changed.set()
-    return JSONResponse({"deleted": True})
+    return response
 
 
 @router.post(
@@ -273,20 +303,33 @@ async def delete_endpoint(endpointId: str, db: Db, ctx: Ctx) -> JSONResponse:
     responses=errors(*BODY, 404),
 )
 async def rotate_secret(
-    endpointId: str, body: Annotated[RotateBody, Body()], db: Db, ctx: Ctx, settings: AppSettings, box: Box
+    endpointId: str,
+    body: Annotated[RotateBody, Body()],
+    write: Write,
+    db: Db,
+    ctx: Ctx,
+    settings: AppSettings,
+    box: Box,
 ) -> JSONResponse:
     grace = body.graceSeconds
     if grace is None:
         grace = settings.webhook_secret_grace_seconds
-    secret = await db.write(
+
+    def rotated(secret: str) -> dict[str, Any]:
+        return {"secret": secret, "previousSecretValidSeconds": grace}
+
+    response = await write(
+        ctx,
         service.rotate_secret,
         box,
         ctx.org_id,
         parse_int(endpointId, "endpointId"),
         grace_seconds=grace,
+        render=rotated,
+        sealed=True,  # the answer holds the new signing secret
     )
     db.endpoints_changed.set()
-    return JSONResponse({"secret": secret, "previousSecretValidSeconds": grace})
+    return response
 
 
 @router.post(
@@ -354,12 +397,12 @@ async def list_dead_letters(endpointId: str, db: Db, ctx: Ctx, limit: Limit = No
     responses=errors(*BODY, 404),
 )
 async def redeliver(
-    endpointId: str, body: Annotated[RedeliverBody, Body()], db: Db, ctx: Ctx
+    endpointId: str, body: Annotated[RedeliverBody, Body()], write: Write, ctx: Ctx
 ) -> JSONResponse:
-    count = await db.write(
-        service.redeliver, ctx.org_id, parse_int(endpointId, "endpointId"), event_uuids=body.eventIds
+    endpoint_id = parse_int(endpointId, "endpointId")
+    return await write(
+        ctx, service.redeliver, ctx.org_id, endpoint_id, event_uuids=body.eventIds, render=_requeued
     )
-    return JSONResponse({"requeued": count})
 
 
 @router.post(
@@ -368,8 +411,10 @@ async def redeliver(
     response_model=Queued,
     responses=errors(*BODY, 404),
 )
-async def replay(endpointId: str, body: Annotated[ReplayBody, Body()], db: Db, ctx: Ctx) -> JSONResponse:
-    count = await db.write(
-        service.replay, ctx.org_id, parse_int(endpointId, "endpointId"), start=body.start, end=body.end
+async def replay(
+    endpointId: str, body: Annotated[ReplayBody, Body()], write: Write, ctx: Ctx
+) -> JSONResponse:
+    endpoint_id = parse_int(endpointId, "endpointId")
+    return await write(
+        ctx, service.replay, ctx.org_id, endpoint_id, start=body.start, end=body.end, render=_queued
     )
-    return JSONResponse({"queued": count})

@@ -28,7 +28,7 @@ from patron.db.base import utcnow
 from patron.db.engine import Database
 from patron.db.tx import IntegrityError
 from patron.db.uow import UnitOfWork
-from patron.errors import InvalidInput
+from patron.errors import InvalidInput, PatronError
 from patron.idempotency.service import Answer, Claim, answer_once, stored_answer
 from patron.webhooks.secrets import SecretBox
 
@@ -78,8 +78,9 @@ class Writer:
 
         try:
             answer = await self.db.write(answer_once, ctx.org_id, claim, utcnow(), work, status)
-        except IntegrityError:
-            # A concurrent request with this key committed first: answer as it did.
+        except (IntegrityError, PatronError):
+            # A concurrent request with this key committed first (this one then found its
+            # key, or its customer, taken): answer as that one did.
             earlier = await self.db.read(stored_answer, ctx.org_id, claim, utcnow())
             if earlier is None:
                 raise

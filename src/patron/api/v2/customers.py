@@ -4,7 +4,7 @@ case inside one unit of work and maps the result back; no business rule lives he
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
@@ -14,7 +14,7 @@ from patron.api.routing import LeanRoute
 from patron.api.v2 import render, schemas
 from patron.api.v2.schemas import BODY, errors
 from patron.api.v2.wire import ChangeIdentifierBody, RegisterBody, StatusBody, UpdateBody
-from patron.codes import message
+from patron.api.writes import Write
 from patron.customers import catalog, queries
 from patron.customers.commands import (
     ChangeIdentifiers,
@@ -25,9 +25,9 @@ from patron.customers.commands import (
     SourceAccount,
     UpdateStatus,
 )
-from patron.customers.identifiers import change_identifiers
-from patron.customers.register import apply_registration, plan_registration
-from patron.customers.service import update, update_status
+from patron.customers.identifiers import Changed, change_identifiers
+from patron.customers.register import Registered, apply_registration, plan_registration
+from patron.customers.service import Updated, update, update_status
 from patron.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/v2/customers", tags=["customers"], route_class=LeanRoute)
@@ -45,19 +45,38 @@ def _customer_id(raw: str, missing_code: int) -> int:
     # ASCII digits only: str.isdigit() also takes '²' (which int() refuses) and other
     # scripts' digits (which int() reads); 18 digits stay below 2**63.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise NotFound(missing_code, message(missing_code))
+        raise NotFound(missing_code)
     return int(raw)
+
+
+Written = Registered | Updated | Changed
+
+
+def _written(result: Written) -> dict[str, Any]:
+    return {
+        "createdId": result.customer_id,
+        "warnings": render.warning_items(result.warnings),
+        "sideEffects": [],
+    }
+
+
+def _status_changed(_: object) -> dict[str, Any]:
+    return {"warnings": [], "error": []}
+
+
+def _identifiers_changed(result: Written) -> dict[str, Any]:
+    return {"createdId": result.customer_id, "warnings": render.warning_items(result.warnings)}
 
 
 def _identifier_ref(name: str | None, value: str | None) -> CustomerRef:
     if not name:
-        raise InvalidInput(8013, message(8013) + " identifierName is required.")
+        raise InvalidInput(8013, detail="identifierName is required.")
     return CustomerRef(identifier=IdentifierRef(name, value or ""))
 
 
 def _update_lookup(name: str | None) -> None:
     if name not in catalog.UPDATE_LOOKUP_NAMES:
-        raise InvalidInput(8013, message(8013) + " Use mobile, email or externalId.")
+        raise InvalidInput(8013, detail="Use mobile, email or externalId.")
 
 
 @router.post(
@@ -66,16 +85,9 @@ def _update_lookup(name: str | None) -> None:
     response_model=schemas.Written,
     responses=errors(*BODY, 409, 422),
 )
-async def register_customer(body: Annotated[RegisterBody, Body()], db: Db, ctx: Ctx) -> JSONResponse:
+async def register_customer(body: Annotated[RegisterBody, Body()], write: Write, ctx: Ctx) -> JSONResponse:
     plan = plan_registration(ctx, body.command())
-    result = await db.write(apply_registration, ctx, plan)
-    return JSONResponse(
-        {
-            "createdId": result.customer_id,
-            "warnings": render.warning_items(result.warnings),
-            "sideEffects": [],
-        }
-    )
+    return await write(ctx, apply_registration, ctx, plan, render=_written)
 
 
 @router.get(
@@ -110,7 +122,7 @@ async def fetch_customer_id(
 )
 async def update_by_identifier(
     body: Annotated[UpdateBody, Body()],
-    db: Db,
+    write: Write,
     ctx: Ctx,
     source: Source = None,
     accountId: Account = None,
@@ -121,14 +133,7 @@ async def update_by_identifier(
     cmd = body.command(
         _identifier_ref(identifierName, identifierValue), SourceAccount(source or "", accountId)
     )
-    result = await db.write(update, ctx, cmd)
-    return JSONResponse(
-        {
-            "createdId": result.customer_id,
-            "warnings": render.warning_items(result.warnings),
-            "sideEffects": [],
-        }
-    )
+    return await write(ctx, update, ctx, cmd, render=_written)
 
 
 @router.put(
@@ -139,7 +144,7 @@ async def update_by_identifier(
 )
 async def update_customer_status(
     body: Annotated[StatusBody, Body()],
-    db: Db,
+    write: Write,
     ctx: Ctx,
     source: Source = None,
     accountId: Account = None,
@@ -154,8 +159,7 @@ async def update_customer_status(
         body.reason or "",
         body.createdOn,
     )
-    await db.write(update_status, ctx, cmd)
-    return JSONResponse({"warnings": [], "error": []})
+    return await write(ctx, update_status, ctx, cmd, render=_status_changed)
 
 
 @router.get(
@@ -226,7 +230,7 @@ async def fetch_details(
 async def update_by_id(
     customerId: str,
     body: Annotated[UpdateBody, Body()],
-    db: Db,
+    write: Write,
     ctx: Ctx,
     source: Source = None,
     accountId: Account = None,
@@ -234,14 +238,7 @@ async def update_by_id(
     cmd = body.command(
         CustomerRef(customer_id=_customer_id(customerId, 8009)), SourceAccount(source or "", accountId)
     )
-    result = await db.write(update, ctx, cmd)
-    return JSONResponse(
-        {
-            "createdId": result.customer_id,
-            "warnings": render.warning_items(result.warnings),
-            "sideEffects": [],
-        }
-    )
+    return await write(ctx, update, ctx, cmd, render=_written)
 
 
 @router.post(
@@ -256,7 +253,7 @@ async def update_by_id(
 async def change_customer_identifiers(
     customerId: str,
     body: Annotated[ChangeIdentifierBody, Body()],
-    db: Db,
+    write: Write,
     ctx: Ctx,
     source: Source = None,
     accountId: Account = None,
@@ -273,8 +270,7 @@ async def change_customer_identifiers(
         add,
         tuple(i.command() for i in body.remove),
     )
-    result = await db.write(change_identifiers, ctx, cmd)
-    return JSONResponse({"createdId": result.customer_id, "warnings": render.warning_items(result.warnings)})
+    return await write(ctx, change_identifiers, ctx, cmd, render=_identifiers_changed)
 
 
 def _with_card_defaults(
