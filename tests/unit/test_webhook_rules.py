@@ -46,6 +46,24 @@ async def test_public_literals_pass_and_unresolvable_names_may_be_added() -> Non
     assert await checked_url("https://hooks.patron-no-such-host.invalid/x", allow_private=False)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/a\x00b",
+        "http://exa\x00mple.com/",
+        "http://example.com/\r\nX-Injected: yes",
+        "http://example.com/a b",
+        "http://example.com/\tx",
+        "http://bücher.example/",
+        "http://example.com/\u202eevil",
+    ],
+    ids=["nul-path", "nul-host", "crlf", "space", "tab", "unicode-host", "bidi"],
+)
+async def test_urls_with_controls_spaces_or_non_ascii_are_refused(url: str) -> None:
+    with pytest.raises(InvalidInput, match="visible ASCII"):
+        await checked_url(url, allow_private=True)
+
+
 def test_the_schedule_backs_off_with_jitter_and_ends() -> None:
     schedule = [5.0, 30.0, 120.0]
     rng = random.Random(7)

@@ -24,9 +24,17 @@ class Unresolvable(UnsafeAddress):
 
 def check_url(url: str) -> str:
     """Validate the shape of an endpoint URL; return it stripped."""
-    url = (url or "").strip()
+    url = (url or "").strip(" ")
     if not url or len(url) > MAX_URL:
         raise InvalidInput(400, f"url must be 1 to {MAX_URL} characters.")
+    if not all("\x21" <= ch <= "\x7e" for ch in url):
+        # A control character or space would end up in the request line (header injection);
+        # other characters are sent percent-encoded, hosts in their xn-- form.
+        raise InvalidInput(
+            400,
+            "url may hold only visible ASCII characters: percent-encode the path and query,"
+            " write an international host name in its xn-- form.",
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise InvalidInput(400, "url must start with https:// or http://.")
