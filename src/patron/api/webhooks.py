@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from patron.api.deps import AppSettings, Box, Ctx, Db
 from patron.api.http import JSONResponse, parse_int
 from patron.api.routing import LeanRoute
 from patron.api.v2.schemas import BODY, Out, errors
+from patron.api.wire import CamelModel
 from patron.api.writes import Write
 from patron.db.base import utcnow
 from patron.webhooks import service
@@ -24,7 +25,9 @@ router = APIRouter(prefix="/v2/webhooks", tags=["webhooks"], route_class=LeanRou
 Limit = Annotated[str | None, Query(description="How many rows to return, newest first.")]
 
 
-class _Body(BaseModel):
+class _Body(CamelModel):
+    """Patron's own webhook API: camelCase, and an unknown key is an error."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -45,23 +48,22 @@ class EndpointBody(_Body):
 class EndpointPatch(_Body):
     url: str | None = Field(default=None, max_length=2000)
     events: list[str] | None = Field(default=None, max_length=20)
-    allEvents: bool = False
+    all_events: bool = False
     description: str | None = Field(default=None, max_length=500)
     enabled: bool | None = None
 
 
 class RotateBody(_Body):
-    graceSeconds: float | None = None
+    grace_seconds: float | None = None
 
 
 class RedeliverBody(_Body):
-    eventIds: list[str] | None = Field(default=None, max_length=10_000)
+    event_ids: list[str] | None = Field(default=None, max_length=10_000)
 
 
 class ReplayBody(_Body):
     model_config = ConfigDict(
         extra="forbid",
-        populate_by_name=True,
         json_schema_extra={"examples": [{"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}]},
     )
     start: AwareDatetime = Field(alias="from")
@@ -274,7 +276,7 @@ async def update_endpoint(
         endpoint_id,
         url=url,
         event_types=body.events,
-        all_events=body.allEvents,
+        all_events=body.all_events,
         description=body.description,
         enabled=body.enabled,
         render=endpoint_json,
@@ -311,7 +313,7 @@ async def rotate_secret(
     settings: AppSettings,
     box: Box,
 ) -> JSONResponse:
-    grace = body.graceSeconds
+    grace = body.grace_seconds
     if grace is None:
         grace = settings.webhook_secret_grace_seconds
 
@@ -401,7 +403,7 @@ async def redeliver(
 ) -> JSONResponse:
     endpoint_id = parse_int(endpointId, "endpointId")
     return await write(
-        ctx, service.redeliver, ctx.org_id, endpoint_id, event_uuids=body.eventIds, render=_requeued
+        ctx, service.redeliver, ctx.org_id, endpoint_id, event_uuids=body.event_ids, render=_requeued
     )
 
 

@@ -157,7 +157,7 @@ async def update_customer_status(
         SourceAccount(source or "", accountId),
         body.label or "",
         body.reason or "",
-        body.createdOn,
+        body.created_on,
     )
     return await write(ctx, update_status, ctx, cmd, render=_status_changed)
 

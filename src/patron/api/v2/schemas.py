@@ -14,12 +14,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
+
+from patron.api.wire import CamelModel
 
 
-class Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+class Out(CamelModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class WarningItem(Out):

@@ -9,36 +9,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
+from patron.api.wire import CamelModel
 from patron.customers import commands as c
 from patron.customers.commands import INT32_MAX, INT64_MAX
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+class _Wire(CamelModel):
+    """The v2 request bodies: camelCase, and keys the seed's clients send that Patron does not
+    read are ignored, as the seed's API does."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class IdentifierBody(_Wire):
     type: str = Field(min_length=1, max_length=40)
     value: str | int
-    seriesId: int | None = Field(default=None, ge=1, le=INT32_MAX)
-    seriesCode: str | None = Field(default=None, max_length=100)
-    statusLabel: str | None = Field(default=None, max_length=100)
-    cardExternalId: str | None = Field(default=None, max_length=100)
-    extendedFields: dict[str, Any] = Field(default_factory=dict)
-    customFields: dict[str, Any] = Field(default_factory=dict)
+    series_id: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    series_code: str | None = Field(default=None, max_length=100)
+    status_label: str | None = Field(default=None, max_length=100)
+    card_external_id: str | None = Field(default=None, max_length=100)
+    extended_fields: dict[str, Any] = Field(default_factory=dict)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
 
     def command(self) -> c.IdentifierInput:
         return c.IdentifierInput(
             type=self.type,
             value=self.value,
-            series_id=self.seriesId,
-            series_code=self.seriesCode,
-            status_label=self.statusLabel,
-            card_external_id=self.cardExternalId,
-            extended_fields=self.extendedFields,
-            custom_fields=self.customFields,
+            series_id=self.series_id,
+            series_code=self.series_code,
+            status_label=self.status_label,
+            card_external_id=self.card_external_id,
+            extended_fields=self.extended_fields,
+            custom_fields=self.custom_fields,
         )
 
 
@@ -58,42 +62,46 @@ class CommChannelBody(_Wire):
 
 
 class ProfileBody(_Wire):
-    firstName: str | None = Field(default=None, max_length=200)
-    lastName: str | None = Field(default=None, max_length=200)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
     identifiers: list[IdentifierBody] = Field(default_factory=list, max_length=50)
-    commChannels: list[CommChannelBody] | None = Field(default=None, max_length=50)
+    comm_channels: list[CommChannelBody] | None = Field(default=None, max_length=50)
     source: str | None = Field(default=None, max_length=20)
-    accountId: str | int | None = None
+    account_id: str | int | None = None
     fields: dict[str, Any] | None = None
 
     def command(self) -> c.ProfileInput:
         return c.ProfileInput(
             source=self.source,
-            account_id=None if self.accountId is None else str(self.accountId),
-            first_name=self.firstName,
-            last_name=self.lastName,
+            account_id=None if self.account_id is None else str(self.account_id),
+            first_name=self.first_name,
+            last_name=self.last_name,
             identifiers=tuple(i.command() for i in self.identifiers),
             comm_channels=None
-            if self.commChannels is None
-            else tuple(ch.command() for ch in self.commChannels),
+            if self.comm_channels is None
+            else tuple(ch.command() for ch in self.comm_channels),
             fields=self.fields,
         )
 
 
 class LoyaltyInfoBody(_Wire):
-    loyaltyType: str | None = None
+    loyalty_type: str | None = None
 
 
 class EnrollmentBody(_Wire):
-    programId: int = Field(ge=1, le=INT64_MAX)
-    tierNumber: int | None = Field(default=None, ge=1, le=INT32_MAX)
-    loyaltyPoints: int = Field(default=0, ge=0, le=INT32_MAX)
-    tierExpiryDate: AwareDatetime | None = None
-    pointsExpiryDate: AwareDatetime | None = None
+    program_id: int = Field(ge=1, le=INT64_MAX)
+    tier_number: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    loyalty_points: int = Field(default=0, ge=0, le=INT32_MAX)
+    tier_expiry_date: AwareDatetime | None = None
+    points_expiry_date: AwareDatetime | None = None
 
     def command(self) -> c.EnrollmentInput:
         return c.EnrollmentInput(
-            self.programId, self.tierNumber, self.loyaltyPoints, self.tierExpiryDate, self.pointsExpiryDate
+            self.program_id,
+            self.tier_number,
+            self.loyalty_points,
+            self.tier_expiry_date,
+            self.points_expiry_date,
         )
 
 
@@ -116,23 +124,23 @@ class RegisterBody(_Wire):
         }
     )
 
-    loyaltyInfo: LoyaltyInfoBody | None = None
-    loyaltyType: str | None = None  # the seed's table puts it at the top level (I-14)
-    associatedWith: str | None = Field(default=None, max_length=100)
+    loyalty_info: LoyaltyInfoBody | None = None
+    loyalty_type: str | None = None  # the seed's table puts it at the top level (I-14)
+    associated_with: str | None = Field(default=None, max_length=100)
     profiles: list[ProfileBody] = Field(default_factory=list, max_length=20)
-    extendedFields: dict[str, Any] = Field(default_factory=dict)
-    loyaltyProgramEnrollments: list[EnrollmentBody] = Field(default_factory=list, max_length=50)
-    createDate: AwareDatetime | None = None
+    extended_fields: dict[str, Any] = Field(default_factory=dict)
+    loyalty_program_enrollments: list[EnrollmentBody] = Field(default_factory=list, max_length=50)
+    create_date: AwareDatetime | None = None
 
     def command(self) -> c.RegisterCustomer:
-        loyalty = (self.loyaltyInfo.loyaltyType if self.loyaltyInfo else None) or self.loyaltyType or ""
+        loyalty = (self.loyalty_info.loyalty_type if self.loyalty_info else None) or self.loyalty_type or ""
         return c.RegisterCustomer(
             loyalty_type=loyalty,
             profiles=tuple(p.command() for p in self.profiles),
-            extended_fields=self.extendedFields,
-            associated_with=self.associatedWith,
-            create_date=self.createDate,
-            enrollments=tuple(e.command() for e in self.loyaltyProgramEnrollments),
+            extended_fields=self.extended_fields,
+            associated_with=self.associated_with,
+            create_date=self.create_date,
+            enrollments=tuple(e.command() for e in self.loyalty_program_enrollments),
         )
 
 
@@ -142,20 +150,20 @@ class UpdateBody(_Wire):
     )
 
     profiles: list[ProfileBody] = Field(default_factory=list, max_length=1)
-    loyaltyInfo: LoyaltyInfoBody | None = None
-    loyaltyType: str | None = None
-    extendedFields: dict[str, Any] | None = None
-    loyaltyProgramEnrollments: list[EnrollmentBody] = Field(default_factory=list, max_length=50)
+    loyalty_info: LoyaltyInfoBody | None = None
+    loyalty_type: str | None = None
+    extended_fields: dict[str, Any] | None = None
+    loyalty_program_enrollments: list[EnrollmentBody] = Field(default_factory=list, max_length=50)
 
     def command(self, ref: c.CustomerRef, where: c.SourceAccount) -> c.UpdateCustomer:
-        loyalty = (self.loyaltyInfo.loyaltyType if self.loyaltyInfo else None) or self.loyaltyType
+        loyalty = (self.loyalty_info.loyalty_type if self.loyalty_info else None) or self.loyalty_type
         return c.UpdateCustomer(
             ref=ref,
             where=where,
             profile=self.profiles[0].command() if self.profiles else None,
             loyalty_type=loyalty,
-            extended_fields=self.extendedFields,
-            enrollments=tuple(e.command() for e in self.loyaltyProgramEnrollments),
+            extended_fields=self.extended_fields,
+            enrollments=tuple(e.command() for e in self.loyalty_program_enrollments),
         )
 
 
@@ -179,5 +187,5 @@ class StatusBody(_Wire):
     )
 
     reason: str | None = Field(default=None, max_length=500)
-    createdOn: AwareDatetime | None = None
+    created_on: AwareDatetime | None = None
     label: str | None = Field(default=None, max_length=100)
