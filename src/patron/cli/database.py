@@ -9,24 +9,19 @@ stderr saying so, instead of failing later on a missing table with a traceback.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import NoReturn, TypeVar
 
-import asyncpg
 import typer
 from alembic.script import ScriptDirectory
 
 from patron.config import Settings
 from patron.db.engine import Database, create_database, sqlite_path
-from patron.db.migrate import alembic_config
-from patron.db.sql import Q
-from patron.db.uow import UnitOfWork
+from patron.db.migrate import alembic_config, schema_revision
 from patron.errors import PatronError
 
 T = TypeVar("T")
 RUN_MIGRATE = "run `patron migrate` first"
-_VERSION = Q("SELECT version_num FROM alembic_version")
 
 
 class SchemaNotReady(Exception):
@@ -38,13 +33,6 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-async def _revision(uow: UnitOfWork) -> str | None:
-    try:
-        return await uow.tx.val(_VERSION)  # type: ignore[no-any-return]
-    except (sqlite3.OperationalError, asyncpg.UndefinedTableError):
-        return None  # no alembic_version table: never migrated
-
-
 def check_file(settings: Settings) -> None:
     """A SQLite database must exist before a command opens it (opening would create it)."""
     if settings.is_sqlite and not sqlite_path(settings.database_url).exists():
@@ -54,7 +42,7 @@ def check_file(settings: Settings) -> None:
 
 async def check_schema(db: Database, settings: Settings) -> None:
     """The schema is at this Patron's head revision, or SchemaNotReady says what to do."""
-    found = await db.read(_revision)
+    found = await db.read(schema_revision)
     if found is None:
         raise SchemaNotReady(f"the database has no Patron schema yet: {RUN_MIGRATE}")
     scripts = ScriptDirectory.from_config(alembic_config(settings.database_url))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
+
+from patron.db.sql import Q
+from patron.db.uow import UnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -31,3 +36,14 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to `revision`; a database already there is left untouched."""
     ensure_sqlite_directory(url)
     command.upgrade(alembic_config(url), revision)
+
+
+_VERSION = Q("SELECT version_num FROM alembic_version")
+
+
+async def schema_revision(uow: UnitOfWork) -> str | None:
+    """The database's Alembic revision, or None when it was never migrated."""
+    try:
+        return await uow.tx.val(_VERSION)  # type: ignore[no-any-return]
+    except (sqlite3.OperationalError, asyncpg.UndefinedTableError):
+        return None  # no alembic_version table
