@@ -51,6 +51,7 @@ NOT_ORG_TABLES: frozenset[str] = frozenset(
 
 # Statements that read across orgs by design, in normalised form (see `normalise`).
 CROSS_ORG: dict[str, str] = {
+    "SELECT org_id FROM org ORDER BY org_id": "scheduler.py: the orgs a scheduled job walks",
     "SELECT org_id, endpoint_id, url, description, event_types, enabled, disabled_reason,"
     " secret_encrypted, previous_secret_encrypted, previous_secret_expires_at, max_in_flight,"
     " failing_since, last_success_at, created_at, updated_at FROM webhook_endpoint WHERE enabled = ?": (

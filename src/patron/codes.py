@@ -35,6 +35,13 @@ MESSAGES: dict[int, str] = {
     1046: "Conversion of loyalty customer to non-loyalty is not allowed.",
     1048: "Customer's email id is required to convert to loyalty customer.",
     1049: "Customer's external id is required to convert to loyalty customer.",
+    # Loyalty operations of Patron's own (docs/api.md, "Loyalty"): 2001-2099.
+    2001: "The org has no loyalty program configured.",
+    2002: "No loyalty program {x} is configured.",
+    2003: "A purchase with bill number {x} is already recorded for this customer.",
+    2004: "No purchase with bill number {x} to return.",
+    2005: "Bill {x} is returned in full already.",
+    2010: "Not enough points: the customer has {x} points in the program.",
     8007: "Unable to update. The identifier is already registered in the same source.",
     8008: "The new identifier already exists in the same source.",
     8009: "Unable to identify the customer. Customer id is invalid.",

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     webhook_secret_grace_seconds: float = Field(default=86400, ge=0)
     # How often the worker looks for customers whose personal data is due for erasure.
     erasure_poll_seconds: float = Field(default=30.0, gt=0)
+    # How often the delivery worker runs the scheduled jobs (scheduler.py): points expiry,
+    # tier lapses, membership expiry reminders.
+    scheduler_interval_seconds: float = Field(default=60.0, gt=0, le=86_400)
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod

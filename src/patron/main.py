@@ -17,7 +17,7 @@ from patron.api.edge import EdgeMiddleware
 from patron.api.http import JSONResponse
 from patron.api.openapi import PatronAPI
 from patron.api.routing import LeanRoute
-from patron.api.v2 import customers
+from patron.api.v2 import customers, groups, loyalty, loyalty_reads, partners, points
 from patron.config import Settings
 from patron.db.engine import create_database
 from patron.logs import configure_logging
@@ -27,6 +27,19 @@ from patron.security.keys import load_master_key
 from patron.security.throttle import ClientAddresses, LoginThrottle
 from patron.webhooks.secrets import SecretBox
 from patron.webhooks.worker import DeliveryWorker
+
+# The API's routers in matching order: fixed paths (/v2/customers/bulk, .../lookup/...)
+# before the customers router's /v2/customers/{customerId}.
+ROUTERS = (
+    groups.router,
+    loyalty_reads.router,
+    customers.router,
+    loyalty.router,
+    points.router,
+    partners.router,
+    orgs.router,
+    webhooks.router,
+)
 
 DESCRIPTION = """\
 Patron keeps one record per customer across every channel and serves the v2 customers API.
@@ -85,9 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_timeout=settings.body_timeout_seconds,
     )
     surfaces.install(app)
-    app.include_router(customers.router)
-    app.include_router(orgs.router)
-    app.include_router(webhooks.router)
+    for router in ROUTERS:
+        app.include_router(router)
     ops.install(app)
     return app
 

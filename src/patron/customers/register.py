@@ -35,6 +35,7 @@ from patron.db.tx import IntegrityError
 from patron.db.uow import UnitOfWork
 from patron.errors import Conflict, InvalidInput, Warning_
 from patron.events.domain import CustomerAdded, CustomerUpdated
+from patron.loyalty.service import SideEffect, enroll
 
 REGISTER_CODES = {"mobile": 1001, "email": 1002, "externalId": 1003}
 TAKEN_CODES = {"mobile": 1032, "email": 1016, "externalId": 1033}
@@ -56,6 +57,7 @@ class _Profile:
 class Registered:
     customer_id: int
     warnings: list[Warning_]
+    side_effects: list[SideEffect] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +169,13 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
             await uow.flush()
             warnings.insert(0, Warning_.of(8050))
             return Registered(customer_id, warnings)
-        customer_id = await _create(uow, ctx, cmd, profiles, custom, extended, registered_at, now)
+        customer_id, effects = await _create(uow, ctx, cmd, profiles, custom, extended, registered_at, now)
         await uow.flush()
     except IntegrityError as exc:
         # A concurrent writer claimed an identifier first (PostgreSQL without the lock held
         # on every path); the request changes nothing and says why.
         raise Conflict(1014) from exc
-    return Registered(customer_id, warnings)
+    return Registered(customer_id, warnings, effects)
 
 
 def _registration_date(stated: datetime | None, now: datetime, ctx: RequestContext) -> datetime:
@@ -242,7 +244,7 @@ async def _create(
     extended: dict[str, Any],
     registered_at: datetime,
     now: datetime,
-) -> int:
+) -> tuple[int, list[SideEffect]]:
     customer_id = await uow.tx.id("customer")
     till = _till_ref(ctx)
     first = profiles[0]
@@ -267,7 +269,9 @@ async def _create(
     await repo.insert_customer(ctx.org_id, customer, till.till_id)
     views, cards, changes = await _write_profiles(uow, ctx, customer_id, profiles, now)
     enrollments = new_enrollments(cmd.enrollments, set(), now)
-    await repo.insert_enrollments(ctx.org_id, customer_id, enrollments)
+    effects = await enroll(
+        uow, ctx, customer_id, enrollments, loyalty_type=cmd.loyalty_type, registering=True, now=now
+    )
     src, acc = first.source, first.account_id
     changes.append(FieldChange("loyaltyType", "StandardField", None, cmd.loyalty_type, src, acc))
     changes.append(FieldChange("status", "StandardField", None, ctx.config.initial_status_label, src, acc))
@@ -282,7 +286,7 @@ async def _create(
     )
     await repo.insert_terms(ctx.org_id, customer_id, view.profiles)
     uow.record(CustomerAdded(view, ctx.actor, src, acc, now, ctx.request_id))
-    return customer_id
+    return customer_id, effects
 
 
 async def _merge_into(
@@ -312,7 +316,9 @@ async def _merge_into(
         FieldChange(k, "ExtendedField", None, as_text(v), src, acc) for k, v in new_extended.items()
     )
     enrollments = new_enrollments(cmd.enrollments, {e.program_id for e in before.enrollments}, now)
-    await repo.insert_enrollments(ctx.org_id, customer_id, enrollments)
+    await enroll(
+        uow, ctx, customer_id, enrollments, loyalty_type=core.loyalty_type, registering=False, now=now
+    )
     till = _till_ref(ctx)
     core = replace(
         core,

@@ -65,7 +65,8 @@ _COUNT_CARDS = Q(
     " AND series_id = :series_id"
 )
 _ENROLLMENTS = Q(
-    "SELECT program_id, tier_number, loyalty_points, tier_expires_at, points_expire_at, enrolled_at"
+    "SELECT program_id, tier_number, loyalty_points, tier_expires_at, points_expire_at, enrolled_at,"
+    " lifetime_points, redeemed, expired, returned, adjusted, cumulative_purchases"
     " FROM loyalty_enrollment WHERE org_id = :org_id AND customer_id = :customer_id"
 )
 _VIEW_PG = (
@@ -80,7 +81,8 @@ _VIEW_PG = (
     " k.status_changed_at, k.created_by_till_id, k.customer_id)) FROM card k"
     " WHERE k.org_id = c.org_id AND k.customer_id = c.customer_id),"
     " (SELECT json_agg(json_build_array(e.program_id, e.tier_number, e.loyalty_points, e.tier_expires_at,"
-    " e.points_expire_at, e.enrolled_at)) FROM loyalty_enrollment e"
+    " e.points_expire_at, e.enrolled_at, e.lifetime_points, e.redeemed, e.expired, e.returned, e.adjusted,"
+    " e.cumulative_purchases::text)) FROM loyalty_enrollment e"
     " WHERE e.org_id = c.org_id AND e.customer_id = c.customer_id)"
     " FROM customer c WHERE c.org_id = :org_id AND c.customer_id = :customer_id"
 )
@@ -173,20 +175,6 @@ TERM = Table(
         ("display_value", "text"),
     ),
 )
-ENROLLMENT = Table(
-    "loyalty_enrollment",
-    (
-        ("org_id", "bigint"),
-        ("customer_id", "bigint"),
-        ("program_id", "bigint"),
-        ("tier_number", "integer"),
-        ("loyalty_points", "integer"),
-        ("tier_expires_at", "timestamptz"),
-        ("points_expire_at", "timestamptz"),
-        ("enrolled_at", "timestamptz"),
-    ),
-)
-
 _UPDATE_CUSTOMER = Q(
     "UPDATE customer SET loyalty_type = :loyalty_type, status_label = :status_label,"
     " extended_fields = :extended_fields, custom_fields = :custom_fields, associated_with = :associated_with,"
@@ -227,6 +215,12 @@ _MOVE = {
 _MOVE_ENROLLMENTS = Q(
     "UPDATE loyalty_enrollment SET customer_id = :survivor WHERE org_id = :org_id"
     " AND customer_id = :victim AND program_id NOT IN (:held*)"
+)
+# The ledger entries of the programs that move go with them, so each summary stays the
+# sum of its entries (docs/decisions.md, "Loyalty: merges").
+_MOVE_LEDGER = Q(
+    "UPDATE points_ledger SET customer_id = :survivor WHERE org_id = :org_id"
+    " AND customer_id = :victim AND group_id IS NULL AND program_id NOT IN (:held*)"
 )
 # Search reads the term index in its own order and stops early: the first `:scan` entries
 # of the prefix's range give the page (customers in order of their first matching term)
@@ -511,7 +505,20 @@ class CustomerRepository:
             profiles=profile_views,
             cards=sorted((card_view(c, series_names) for c in cards), key=lambda c: c.card_id),
             enrollments=[
-                EnrollmentView(int(e[0]), e[1], int(e[2]), e[3], e[4], e[5])
+                EnrollmentView(
+                    int(e[0]),
+                    e[1],
+                    int(e[2]),
+                    e[3],
+                    e[4],
+                    e[5],
+                    int(e[6]),
+                    int(e[7]),
+                    int(e[8]),
+                    int(e[9]),
+                    int(e[10]),
+                    Decimal(str(e[11])),
+                )
                 for e in sorted(enrollments, key=lambda e: int(e[0]))
             ],
             merged_into_id=core.merged_into_id,
@@ -663,26 +670,6 @@ class CustomerRepository:
         await self.tx.later(_DELETE_TERMS, org_id=org_id, customer_id=customer_id)
         await self.insert_terms(org_id, customer_id, profiles)
 
-    async def insert_enrollments(
-        self, org_id: int, customer_id: int, items: Sequence[EnrollmentView]
-    ) -> None:
-        await self.tx.insert(
-            ENROLLMENT,
-            [
-                {
-                    "org_id": org_id,
-                    "customer_id": customer_id,
-                    "program_id": e.program_id,
-                    "tier_number": e.tier_number,
-                    "loyalty_points": e.loyalty_points,
-                    "tier_expires_at": e.tier_expires_at,
-                    "points_expire_at": e.points_expire_at,
-                    "enrolled_at": e.enrolled_at,
-                }
-                for e in items
-            ],
-        )
-
     async def save_card(self, org_id: int, card: CardView, *, new: bool) -> None:
         params = {
             "org_id": org_id,
@@ -718,6 +705,13 @@ class CustomerRepository:
             await self.tx.run(q, org_id=org_id, victim=victim_id, survivor=survivor_id)
         await self.tx.run(
             _MOVE_ENROLLMENTS,
+            org_id=org_id,
+            victim=victim_id,
+            survivor=survivor_id,
+            held=sorted(survivor_programs),
+        )
+        await self.tx.run(
+            _MOVE_LEDGER,
             org_id=org_id,
             victim=victim_id,
             survivor=survivor_id,

@@ -26,6 +26,7 @@ from patron.db.base import utcnow
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound, RuleViolation, Warning_
 from patron.events.domain import CustomerUpdated, StatusChange
+from patron.loyalty.service import enroll
 from patron.orgs.config import OrgConfig
 
 CONVERSION_CODES = {"mobile": 1006, "email": 1048, "externalId": 1049}
@@ -107,7 +108,9 @@ async def update(uow: UnitOfWork, ctx: RequestContext, cmd: UpdateCustomer) -> U
     if cmd.enrollments:
         check_enrollments(cmd.enrollments)
         enrollments = new_enrollments(cmd.enrollments, {e.program_id for e in view.enrollments}, now)
-        await uow.customers.insert_enrollments(ctx.org_id, core.customer_id, enrollments)
+        await enroll(
+            uow, ctx, core.customer_id, enrollments, loyalty_type=loyalty, registering=False, now=now
+        )
         changes.extend(
             FieldChange("loyaltyProgramEnrollment", "StandardField", None, str(e.program_id), source, account)
             for e in enrollments

@@ -57,12 +57,20 @@ class CardView:
 
 @dataclass(frozen=True, slots=True)
 class EnrollmentView:
+    """A customer's membership of one loyalty program and its summary (loyalty/)."""
+
     program_id: int
     tier_number: int | None
     loyalty_points: int
     tier_expires_at: datetime | None
     points_expire_at: datetime | None
     enrolled_at: datetime
+    lifetime_points: int = 0
+    redeemed: int = 0
+    expired: int = 0
+    returned: int = 0
+    adjusted: int = 0
+    cumulative_purchases: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

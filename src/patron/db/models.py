@@ -161,22 +161,233 @@ class Card(Base):
 
 
 class LoyaltyEnrollment(Base):
-    """A customer's enrollment in one loyalty program, as stated at registration or update."""
+    """A customer's membership of one loyalty program and its summary: the balances the
+    points ledger adds up to, kept in the same transaction as every ledger entry so reads
+    never sum the ledger (`patron loyalty rebuild` recomputes them from it)."""
 
     __tablename__ = "loyalty_enrollment"
     __table_args__ = (
         PrimaryKeyConstraint("org_id", "customer_id", "program_id"),
         ForeignKeyConstraint(["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]),
+        Index(None, "org_id", "tier_expires_at"),
     )
 
     org_id: Mapped[int] = mapped_column(Id)
     customer_id: Mapped[int] = mapped_column(Id)
     program_id: Mapped[int] = mapped_column(Id)
     tier_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    loyalty_points: Mapped[int] = mapped_column(Integer, default=0)
+    # The points the customer can spend now.
+    loyalty_points: Mapped[int] = mapped_column(Id, default=0)
     tier_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     points_expire_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Every point ever credited, less what returns took back.
+    lifetime_points: Mapped[int] = mapped_column(Id, default=0)
+    redeemed: Mapped[int] = mapped_column(Id, default=0)
+    expired: Mapped[int] = mapped_column(Id, default=0)
+    returned: Mapped[int] = mapped_column(Id, default=0)
+    # Goodwill points and points moved by transfers and group contributions (net).
+    adjusted: Mapped[int] = mapped_column(Id, default=0)
+    cumulative_purchases: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal(0))
+    # Lifetime points not counted towards the tier (set when a lapsed tier drops).
+    tier_base: Mapped[int] = mapped_column(Id, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class PointsLedger(Base):
+    """One change of a customer's (or a group pool's) points in one program. Append-only:
+    entries are written, never changed or deleted; the summaries are their sums."""
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "entry_id"),
+        Index(None, "org_id", "customer_id", "program_id", "entry_id"),
+        Index(None, "org_id", "expires_at"),
+        Index(None, "org_id", "group_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    entry_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    program_id: Mapped[int] = mapped_column(Id)
+    # Set on the entries of a group's pool (customer_id is then the member who caused it).
+    group_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    # enrollment, registration, earn, return, redeem, expire, transfer_out, transfer_in,
+    # goodwill, group_contribution, group_pool_in, reversal
+    kind: Mapped[str] = mapped_column(String(30))
+    # Signed: credits are positive, debits negative.
+    points: Mapped[int] = mapped_column(Id)
+    # When a credit's points expire (credits only).
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)
+    bill_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # What caused it: bill, transfer, goodwill, group, scheduler ... and its id.
+    ref_kind: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    ref_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    till_id: Mapped[int] = mapped_column(Id)
+    request_id: Mapped[str] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LoyaltyBill(Base):
+    """A purchase (REGULAR) or a return (RETURN) recorded through POST /v2/transactions."""
+
+    __tablename__ = "loyalty_bill"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "bill_id"),
+        Index(None, "org_id", "customer_id", "bill_number"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    bill_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    program_id: Mapped[int] = mapped_column(Id)
+    type: Mapped[str] = mapped_column(String(20))
+    bill_number: Mapped[str] = mapped_column(String(100))
+    bill_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    bill_date: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Earned by a purchase (positive) or taken back by a return (negative).
+    points: Mapped[int] = mapped_column(Id)
+    line_items: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    till_id: Mapped[int] = mapped_column(Id)
+    request_id: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PointsTransfer(Base):
+    """Points moved from one customer to another (both ledger entries carry its id)."""
+
+    __tablename__ = "points_transfer"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "transfer_id"),
+        Index(None, "org_id", "from_customer_id"),
+        Index(None, "org_id", "to_customer_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    transfer_id: Mapped[int] = mapped_column(Id)
+    from_customer_id: Mapped[int] = mapped_column(Id)
+    to_customer_id: Mapped[int] = mapped_column(Id)
+    program_id: Mapped[int] = mapped_column(Id)
+    points: Mapped[int] = mapped_column(Id)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    till_id: Mapped[int] = mapped_column(Id)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class GoodwillRequest(Base):
+    """A request to credit goodwill points: PENDING until approved or rejected."""
+
+    __tablename__ = "goodwill_request"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "request_id"),
+        Index(None, "org_id", "customer_id", "request_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    request_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    program_id: Mapped[int] = mapped_column(Id)
+    goodwill_type: Mapped[str] = mapped_column(String(20))
+    points: Mapped[int] = mapped_column(Id)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    comments: Mapped[str] = mapped_column(Text, default="")
+    approved_value: Mapped[int | None] = mapped_column(Id, nullable=True)
+    updated_comments: Mapped[str] = mapped_column(Text, default="")
+    one_step: Mapped[bool] = mapped_column(Boolean, default=False)
+    api_request_id: Mapped[str] = mapped_column(String(100))
+    added_by_till_id: Mapped[int] = mapped_column(Id)
+    updated_by_till_id: Mapped[int] = mapped_column(Id)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CustomerGroup(Base):
+    """A group (hierarchy) of customers around a primary member, with its points pool."""
+
+    __tablename__ = "customer_group"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "group_id"),
+        UniqueConstraint("org_id", "primary_customer_id", "hierarchy_code"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    group_id: Mapped[int] = mapped_column(Id)
+    name: Mapped[str] = mapped_column(String(200))
+    hierarchy_code: Mapped[str] = mapped_column(String(100))
+    group_program_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    primary_customer_id: Mapped[int] = mapped_column(Id)
+    primary_role: Mapped[str] = mapped_column(String(100), default="")
+    # The pool's summary, as the ledger's group entries add up.
+    loyalty_points: Mapped[int] = mapped_column(Id, default=0)
+    lifetime_points: Mapped[int] = mapped_column(Id, default=0)
+    promised_points: Mapped[int] = mapped_column(Id, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class GroupMember(Base):
+    """A (non-primary) member of a group and its role there."""
+
+    __tablename__ = "group_member"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "group_id", "customer_id"),
+        Index(None, "org_id", "customer_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    group_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    role_code: Mapped[str] = mapped_column(String(100), default="")
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PartnerMembership(Base):
+    """A customer's link to a partner program, with its membership and tier dates."""
+
+    __tablename__ = "partner_membership"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "customer_id", "partner_program_id"),
+        Index(None, "org_id", "membership_expiry_date"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    partner_program_id: Mapped[int] = mapped_column(Id)
+    membership_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Calendar dates as YYYY-MM-DD (the events carry them so).
+    membership_expiry_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    partner_tier_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    partner_tier_expiry_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PartnerReminder(Base):
+    """A membership expiry reminder that was sent: its key makes it once per customer,
+    partner program and expiry date, whatever the number of workers."""
+
+    __tablename__ = "partner_reminder"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "customer_id", "partner_program_id", "expiry_date"),)
+
+    org_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    partner_program_id: Mapped[int] = mapped_column(Id)
+    expiry_date: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SchedulerMark(Base):
+    """How far a scheduled job has processed an org (points expiry: up to `done_until`)."""
+
+    __tablename__ = "scheduler_mark"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "job"),)
+
+    org_id: Mapped[int] = mapped_column(Id)
+    job: Mapped[str] = mapped_column(String(50))
+    done_until: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class CustomerChange(Base):

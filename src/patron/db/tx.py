@@ -29,7 +29,21 @@ import orjson
 from patron.db.sql import POSTGRESQL, SQLITE, Q
 
 Row = Any  # sqlite3.Row or asyncpg.Record: both read by column name or position
-SEQUENCES = ("org", "till", "customer", "card", "change", "event", "endpoint", "attempt")
+SEQUENCES = (
+    "org",
+    "till",
+    "customer",
+    "card",
+    "change",
+    "event",
+    "endpoint",
+    "attempt",
+    "ledger",
+    "bill",
+    "transfer",
+    "goodwill",
+    "grp",
+)
 
 
 class IntegrityError(Exception):
@@ -254,7 +268,21 @@ class SqliteTx(Tx):
 _NEXTVAL = {name: Q(f"SELECT nextval('{name}_id_seq') FROM generate_series(1, :n)") for name in SEQUENCES}
 # Ids whose order means nothing come from blocks kept per process; history and event ids
 # come from their sequences as rows are written, so they follow commit order per customer.
-BLOCK_SEQUENCES = frozenset({"org", "till", "customer", "card", "endpoint", "attempt"})
+BLOCK_SEQUENCES = frozenset(
+    {
+        "org",
+        "till",
+        "customer",
+        "card",
+        "endpoint",
+        "attempt",
+        "ledger",
+        "bill",
+        "transfer",
+        "goodwill",
+        "grp",
+    }
+)
 BLOCK_SIZE = 64
 _WRITE_TARGET = re.compile(r"^\s*(?:UPDATE|DELETE\s+FROM|INSERT\s+INTO)\s+(\w+)", re.I)
 _PARAM_NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")

@@ -16,6 +16,7 @@ from patron.customers.repository import CustomerRepository
 from patron.db.tx import Tx
 from patron.events.outbox import OutboxRepository
 from patron.idempotency.repository import IdempotencyRepository
+from patron.loyalty.repository import LoyaltyRepository
 from patron.orgs.repository import OrgRepository
 from patron.webhooks.repository import WebhookRepository
 
@@ -29,6 +30,7 @@ class UnitOfWork:
         "customers",
         "erasures",
         "idempotency",
+        "loyalty",
         "orgs",
         "outbox",
         "tx",
@@ -49,6 +51,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(tx)
         self.erasures = ErasureRepository(tx)
         self.idempotency = IdempotencyRepository(tx)
+        self.loyalty = LoyaltyRepository(tx)
 
     @property
     def dialect(self) -> str:

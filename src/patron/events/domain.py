@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from patron.context import Actor
 from patron.customers.domain import FieldChange
@@ -42,4 +42,18 @@ class CustomerUpdated:
     status: StatusChange | None = None
 
 
-DomainEvent = CustomerAdded | CustomerUpdated
+class DomainEvent(Protocol):
+    """What the outbox needs of any recorded event: its registered name, the customer it
+    is about (org, id and order key), and the request that raised it. Every event class
+    is a frozen dataclass registered in events/registry.py with its payload builder."""
+
+    name: ClassVar[str]
+
+    @property
+    def customer(self) -> CustomerView: ...
+
+    @property
+    def request_id(self) -> str: ...
+
+
+CustomerEvent = CustomerAdded | CustomerUpdated

@@ -15,7 +15,7 @@ from typing import Any
 from patron.context import Actor
 from patron.customers.catalog import CARD
 from patron.customers.views import CustomerView
-from patron.events.domain import CustomerAdded, CustomerUpdated, DomainEvent
+from patron.events.domain import CustomerAdded, CustomerEvent, CustomerUpdated
 
 SOURCE_KEYS = {"TAOBAO": "toabao"}
 INSTORE_KEYS = {CARD: "cardnumber"}
@@ -108,7 +108,7 @@ def _common(event: CustomerAdded | CustomerUpdated) -> dict[str, Any]:
     }
 
 
-def event_data(event: DomainEvent) -> dict[str, Any]:
+def event_data(event: CustomerEvent) -> dict[str, Any]:
     view = event.customer
     data = _common(event)
     if isinstance(event, CustomerUpdated):
@@ -169,7 +169,7 @@ def wrap(
     }
 
 
-def envelope(event: DomainEvent, *, event_uuid: str, created_at: datetime) -> dict[str, Any]:
+def envelope(event: CustomerEvent, *, event_uuid: str, created_at: datetime) -> dict[str, Any]:
     """A customer event, ready to sign and send."""
     org_id = event.customer.org_id
     return wrap(

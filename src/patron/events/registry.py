@@ -30,7 +30,7 @@ class Builder(Protocol):
 @dataclass(frozen=True, slots=True)
 class EventSpec:
     name: str
-    event_class: type[DomainEvent]
+    event_class: type[Any]
     build: Builder
     trigger: str
 

@@ -6,8 +6,10 @@ the extended and custom fields it accepts, its card series and its status labels
 
 from __future__ import annotations
 
+import itertools
 import re
 import zoneinfo
+from decimal import Decimal
 from typing import Any, Literal
 
 import phonenumbers
@@ -53,6 +55,88 @@ class CardSeries(_ConfigModel):
         return value
 
 
+_INT64 = 2**63 - 1
+_INT32 = 2**31 - 1
+
+
+class TierSpec(_ConfigModel):
+    """A tier (slab) of a loyalty program: reached when the customer's qualifying points
+    reach `threshold`; with `validity_days` it lapses and is re-evaluated (loyalty/tiers.py)."""
+
+    number: int = Field(ge=1, le=1000)
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=500)
+    threshold: int = Field(default=0, ge=0, le=_INT64)
+    validity_days: int | None = Field(default=None, ge=1, le=36_500)
+
+
+class LoyaltyProgram(_ConfigModel):
+    program_id: int = Field(ge=1, le=_INT64)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    default: bool = False
+    # The value of one point in the org's currency (003:L5262 programPointsToCurrencyRatio).
+    points_to_currency_ratio: float = Field(default=1.0, ge=0, le=1e9)
+    # Points per unit of bill amount: a purchase earns floor(billAmount * earnRate).
+    earn_rate: float = Field(default=0.0, ge=0, le=1_000_000)
+
+    @property
+    def earn_rate_exact(self) -> Decimal:
+        """The earn rate as written (0.1 is one tenth, not the nearest binary fraction)."""
+        return Decimal(repr(self.earn_rate))
+
+    # Earned points expire this many days after they were earned (FIFO); None: never.
+    points_expiry_days: int | None = Field(default=None, ge=1, le=36_500)
+    # Awarded when a loyalty customer registers (a sideEffects item of the registration).
+    registration_points: int = Field(default=0, ge=0, le=_INT32)
+    tiers: list[TierSpec] = Field(default_factory=lambda: [TierSpec(number=1, name="Base")], min_length=1)
+
+    def problems(self) -> list[str]:
+        where = f"loyaltyPrograms[{self.program_id}]"
+        out: list[str] = []
+        numbers = [t.number for t in self.tiers]
+        if numbers != list(range(1, len(numbers) + 1)):
+            out.append(f"{where}.tiers: numbers must run 1, 2, 3 ... in order (got {numbers})")
+        thresholds = [t.threshold for t in self.tiers]
+        if thresholds and thresholds[0] != 0:
+            out.append(f"{where}.tiers: the first tier's threshold must be 0")
+        if any(b <= a for a, b in itertools.pairwise(thresholds)):
+            out.append(f"{where}.tiers: thresholds must rise from tier to tier")
+        if self.tiers and self.tiers[0].validity_days is not None:
+            out.append(f"{where}.tiers: the first tier cannot lapse (validityDays)")
+        return out
+
+    def tier(self, number: int | None) -> TierSpec | None:
+        return next((t for t in self.tiers if t.number == number), None)
+
+
+class GroupProgram(_ConfigModel):
+    group_program_id: int = Field(ge=1, le=_INT64)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    program_ids: list[int] = Field(min_length=1)
+    points_to_currency_ratio: float = Field(default=1.0, ge=0, le=1e9)
+    # The hierarchy codes (associationDetails.hierarchyCode) whose groups pool into it.
+    hierarchy_codes: list[str] = Field(default_factory=list)
+
+
+class PartnerTier(_ConfigModel):
+    number: int = Field(ge=1, le=1000)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class PartnerProgram(_ConfigModel):
+    partner_program_id: int = Field(ge=1, le=_INT64)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+    type: Literal["SUPPLEMENTARY", "EXTERNAL"]
+    tier_based: bool = False
+    loyalty_program_id: int = Field(ge=1, le=_INT64)
+    # Days before a SUPPLEMENTARY membership's expiry when its reminder event is sent.
+    expiry_reminder_days: int = Field(default=7, ge=0, le=3650)
+    tiers: list[PartnerTier] = Field(default_factory=list)
+
+
 def _default_sources() -> dict[str, list[str]]:
     return {s: ([f"{s}-1"] if s in DEFAULT_MULTI_ACCOUNT else []) for s in SOURCES}
 
@@ -80,6 +164,13 @@ class OrgConfig(_ConfigModel):
     # How far a stated registration date (createDate) may lie in the past or future.
     registration_past_days: int = Field(default=36_500, ge=0)
     registration_future_days: int = Field(default=1, ge=0)
+    # Loyalty (loyalty/): programs with tiers, group pools, partner programs.
+    loyalty_programs: list[LoyaltyProgram] = Field(default_factory=list)
+    group_programs: list[GroupProgram] = Field(default_factory=list)
+    partner_programs: list[PartnerProgram] = Field(default_factory=list)
+    # The coupon series a registration issues one coupon of (coupons come with their
+    # series; until then only null is accepted).
+    coupon_on_registration: int | None = None
 
     @field_validator("default_phone_region")
     @classmethod
@@ -128,7 +219,49 @@ class OrgConfig(_ConfigModel):
             raise ValueError("a card series id or code is declared twice")
         if len(set(self.status_labels)) != len(self.status_labels):
             raise ValueError("a status label is declared twice")
+        problems = self._loyalty_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def _loyalty_problems(self) -> list[str]:
+        """Every problem of the loyalty keys at once, each naming its place."""
+        out: list[str] = []
+        programs = {p.program_id for p in self.loyalty_programs}
+        if len(programs) != len(self.loyalty_programs):
+            out.append("loyaltyPrograms: a programId is declared twice")
+        if sum(p.default for p in self.loyalty_programs) > 1:
+            out.append("loyaltyPrograms: more than one program is the default")
+        for program in self.loyalty_programs:
+            out.extend(program.problems())
+        groups = [g.group_program_id for g in self.group_programs]
+        if len(set(groups)) != len(groups):
+            out.append("groupPrograms: a groupProgramId is declared twice")
+        codes: list[str] = []
+        for g in self.group_programs:
+            for pid in g.program_ids:
+                if pid not in programs:
+                    out.append(f"groupPrograms[{g.group_program_id}].programIds: no loyalty program {pid}")
+            codes.extend(g.hierarchy_codes)
+        if len(set(codes)) != len(codes):
+            out.append("groupPrograms: a hierarchy code belongs to two group programs")
+        partners = [p.partner_program_id for p in self.partner_programs]
+        if len(set(partners)) != len(partners):
+            out.append("partnerPrograms: a partnerProgramId is declared twice")
+        for pp in self.partner_programs:
+            where = f"partnerPrograms[{pp.partner_program_id}]"
+            if pp.loyalty_program_id not in programs:
+                out.append(f"{where}.loyaltyProgramId: no loyalty program {pp.loyalty_program_id}")
+            if pp.tier_based and not pp.tiers:
+                out.append(f"{where}.tiers: a tier-based partner program needs tiers")
+            if not pp.tier_based and pp.tiers:
+                out.append(f"{where}.tiers: only a tier-based partner program has tiers")
+            numbers = [t.number for t in pp.tiers]
+            if len(set(numbers)) != len(numbers):
+                out.append(f"{where}.tiers: a tier number is declared twice")
+        if self.coupon_on_registration is not None:
+            out.append(f"couponOnRegistration: no coupon series {self.coupon_on_registration}")
+        return out
 
     # Queries the services ask of the config.
     def series_by_id(self, series_id: int) -> CardSeries | None:
@@ -136,6 +269,21 @@ class OrgConfig(_ConfigModel):
 
     def series_by_code(self, code: str) -> CardSeries | None:
         return next((c for c in self.card_series if c.series_code == code), None)
+
+    def program(self, program_id: int | None) -> LoyaltyProgram | None:
+        """A loyalty program by id, or the default one (the one marked default, else the
+        first) when no id is given."""
+        if program_id is None:
+            return next((p for p in self.loyalty_programs if p.default), None) or next(
+                iter(self.loyalty_programs), None
+            )
+        return next((p for p in self.loyalty_programs if p.program_id == program_id), None)
+
+    def partner_program(self, partner_program_id: int) -> PartnerProgram | None:
+        return next((p for p in self.partner_programs if p.partner_program_id == partner_program_id), None)
+
+    def group_program_for(self, hierarchy_code: str) -> GroupProgram | None:
+        return next((g for g in self.group_programs if hierarchy_code in g.hierarchy_codes), None)
 
     def to_document(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -27,6 +27,7 @@ from patron.db.base import utcnow
 from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
 from patron.idempotency.service import prune_expired
+from patron.scheduler import run_due
 from patron.webhooks.client import DeliveryClient
 from patron.webhooks.delivery import Outcome, post, sign
 from patron.webhooks.repository import (
@@ -95,6 +96,7 @@ class DeliveryWorker:
         """Deliver until `stop` is set; then finish the requests in flight and record them."""
         flusher = asyncio.create_task(self._flush_results(stop))
         erasures = asyncio.create_task(self._erase_when_due(stop))
+        schedule = asyncio.create_task(self._run_schedule(stop))
         try:
             while not stop.is_set():
                 try:
@@ -109,6 +111,7 @@ class DeliveryWorker:
             stop.set()
             await flusher
             await erasures
+            await schedule
             self._client.close()
 
     async def _erase_when_due(self, stop: asyncio.Event) -> None:
@@ -126,6 +129,16 @@ class DeliveryWorker:
                 log.exception("pruning idempotency keys failed; it runs again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.erasure_poll_seconds)
+
+    async def _run_schedule(self, stop: asyncio.Event) -> None:
+        """The scheduled jobs (scheduler.py), one pass per interval; events they raise are
+        delivered at once."""
+        while not stop.is_set():
+            done = await run_due(self.db, utcnow())
+            if any(n > 0 for n in done.values()):
+                self.db.outbox_signal.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.scheduler_interval_seconds)
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         signal = self.db.outbox_signal

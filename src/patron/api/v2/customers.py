@@ -12,6 +12,7 @@ from patron.api.deps import Ctx, Db
 from patron.api.http import JSONResponse, parse_int
 from patron.api.routing import LeanRoute
 from patron.api.v2 import render, schemas
+from patron.api.v2.loyalty import side_effect_items
 from patron.api.v2.schemas import BODY, errors
 from patron.api.v2.wire import ChangeIdentifierBody, RegisterBody, StatusBody, UpdateBody
 from patron.api.writes import Write
@@ -53,10 +54,11 @@ Written = Registered | Updated | Changed
 
 
 def _written(result: Written) -> dict[str, Any]:
+    effects = result.side_effects if isinstance(result, Registered) else []
     return {
         "createdId": result.customer_id,
         "warnings": render.warning_items(result.warnings),
-        "sideEffects": [],
+        "sideEffects": side_effect_items(effects),
     }
 
 
