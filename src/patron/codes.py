@@ -35,7 +35,7 @@ MESSAGES: dict[int, str] = {
     1046: "Conversion of loyalty customer to non-loyalty is not allowed.",
     1048: "Customer's email id is required to convert to loyalty customer.",
     1049: "Customer's external id is required to convert to loyalty customer.",
-    # Loyalty operations of Patron's own (docs/api.md, "Loyalty"): 2001-2099.
+    # Loyalty operations of Patron's own (docs/loyalty.md): 2001-2099.
     2001: "The org has no loyalty program configured.",
     2002: "No loyalty program {x} is configured.",
     2003: "A purchase with bill number {x} is already recorded for this customer.",

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from patron.db.sql import Q
+from patron.db.sql import POSTGRESQL, Q
 from patron.db.tx import Row, Table, Tx
 from patron.loyalty.ledger import Balances, Entry
 
@@ -215,7 +215,12 @@ class LoyaltyRepository:
     ) -> tuple[Holder, Account] | None:
         """Lock the customer and read its summary in the program (a fresh, unsaved one when
         the customer is not enrolled yet); None when there is no such customer."""
-        if not await self.tx.lock_row("customer", org_id, "customer_id", customer_id):
+        # PostgreSQL: the row lock first, in a statement of its own (a statement that waited
+        # for a lock still reads other tables as of its start). SQLite's writer holds the
+        # database: the read alone says whether the customer exists.
+        if self.tx.dialect == POSTGRESQL and not await self.tx.lock_row(
+            "customer", org_id, "customer_id", customer_id
+        ):
             return None
         r = await self.tx.one(
             _CUSTOMER_AND_ACCOUNT, org_id=org_id, customer_id=customer_id, program_id=program_id
