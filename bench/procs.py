@@ -255,9 +255,11 @@ class Processes:
             )
         return result.stdout
 
-    def create_org(self, database_url: str, name: str) -> Credentials:
+    def create_org(self, database_url: str, name: str, config: Path | None = None) -> Credentials:
+        """Migrate, then create an org (with the configuration file `config`, if given)."""
         self.patron_cli(["migrate"], database_url)  # other commands do not migrate
-        return parse_credentials(self.patron_cli(["org", "create", name, "--json"], database_url))
+        args = ["org", "create", name, "--json"] + (["--config", str(config)] if config else [])
+        return parse_credentials(self.patron_cli(args, database_url))
 
     def create_till(self, database_url: str, org_id: int) -> Credentials:
         self.patron_cli(["migrate"], database_url)  # a saved snapshot may predate a migration

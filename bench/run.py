@@ -9,9 +9,11 @@ every temporary file removed when it ends, also on failure or Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
+import random
 import signal
 import sqlite3
 import subprocess
@@ -39,6 +41,8 @@ from httpload import (
     sequential,
     summarize,
 )
+from loyalty_load import Loaded, LoadError
+from loyalty_load import load as load_loyalty
 from procs import (
     PATRON,
     REPO,
@@ -54,6 +58,7 @@ from wrk import WrkResult, ensure_wrk, run_wrk
 from patron.config import Settings as PatronSettings
 
 RESULTS = REPO / "bench" / "results"
+LOYALTY_CONFIG = REPO / "bench" / "loyalty_config.json"  # the loyalty scenarios' org
 ENGINES = ("sqlite", "postgres")
 NAME_PREFIXES = ("tom", "pri", "ra", "sha", "saw", "meer", "vikram", "zh")
 METHODS = ("GET", "POST", "PUT")
@@ -70,6 +75,9 @@ SEARCH_PAGE = 100  # the search API's largest page
 TARGET_CONNECTIONS = 32
 TARGET_RATE = 1000.0
 TARGET_SEARCH_CUSTOMERS = 100_000
+# Loyalty (issue 9, "Speed"): stated for 100,000 customers and 10 million ledger entries.
+TARGET_LOYALTY_CUSTOMERS = 100_000
+TARGET_LEDGER_ENTRIES = 10_000_000
 
 
 def share_of_bare(share: float, method: str) -> Target:
@@ -85,6 +93,8 @@ TARGETS = {
     "lookup open": Target("p99 < 15 ms", lambda r: r.p99_ms < 15),
     "details": share_of_bare(0.2, "GET"),
     "update": share_of_bare(0.12, "PUT"),
+    "purchase": share_of_bare(0.1, "POST"),
+    "loyalty read": share_of_bare(0.25, "GET"),
 }
 
 
@@ -97,9 +107,26 @@ def search_target(customers: int) -> Target:
     return Target(f"p50 < 20 ms on {TARGET_SEARCH_CUSTOMERS:,}", check)
 
 
+def loyalty_target(scenario: str, customers: int, entries: int) -> Target:
+    """A loyalty target, judged only on the data it is stated for."""
+    stated = TARGETS[scenario]
+
+    def check(row: Row) -> bool | str:
+        if customers < TARGET_LOYALTY_CUSTOMERS or entries < TARGET_LEDGER_ENTRIES:
+            return f"{customers:,} customers, {millions(entries)} entries"
+        return stated.check(row)
+
+    return Target(stated.text, check)
+
+
+def millions(entries: int) -> str:
+    """1000000 -> "1M", 2500000 -> "2.5M", 20000 -> "20,000"."""
+    return f"{entries / 1e6:g}M" if entries >= 1_000_000 else f"{entries:,}"
+
+
 def method_of(scenario: str) -> str:
     """The HTTP method a scenario sends, which picks the bare figure it is compared with."""
-    return {"register": "POST", "update": "PUT"}.get(scenario, "GET")
+    return {"register": "POST", "update": "PUT", "purchase": "POST"}.get(scenario, "GET")
 
 
 # Settings and the log ---------------------------------------------------------------------
@@ -117,6 +144,9 @@ class Settings:
     workers: int | None
     search_customers: int
     search_snapshot: Path | None
+    loyalty_customers: int
+    ledger_entries: tuple[int, ...]  # reads measured at each, purchases at the last; () skips
+    loyalty_only: bool
     output: Path
     keep_temp: bool
 
@@ -171,6 +201,22 @@ def parse_args(argv: Sequence[str]) -> Settings:
         "terms is unchanged)",
     )
     parser.add_argument(
+        "--loyalty-customers",
+        type=int,
+        help="customers loaded for the loyalty scenarios (default 100000; --quick 20000)",
+    )
+    parser.add_argument(
+        "--ledger-entries",
+        help="ledger entries the loyalty data grows to, comma-separated and ascending: loyalty reads are "
+        "measured at each, purchases at the last (default 1000000,10000000; --quick 1000000,2000000)",
+    )
+    parser.add_argument("--no-loyalty", action="store_true", help="skip the loyalty scenarios")
+    parser.add_argument(
+        "--loyalty-only",
+        action="store_true",
+        help="only the loyalty scenarios (and the bare app): no register, lookup, details, update, search",
+    )
+    parser.add_argument(
         "--output", type=Path, help="JSON results file (default bench/results/bench-<time>.json)"
     )
     parser.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (server logs)")
@@ -190,6 +236,26 @@ def parse_args(argv: Sequence[str]) -> Settings:
         parser.error("need --open-connections >= 1 and --search-customers from 0 to 1,000,000")
     if args.workers is not None and not 1 <= args.workers <= 64:
         parser.error("need --workers from 1 to 64")
+    loyalty_customers = args.loyalty_customers
+    if loyalty_customers is None:
+        loyalty_customers = 20_000 if args.quick else 100_000
+    steps_text = args.ledger_entries or ("1000000,2000000" if args.quick else "1000000,10000000")
+    try:
+        steps = tuple(int(step.replace("_", "")) for step in steps_text.split(",") if step.strip())
+    except ValueError:
+        parser.error(f"--ledger-entries: whole numbers separated by commas, not {steps_text!r}")
+    if args.no_loyalty and args.loyalty_only:
+        parser.error("--no-loyalty and --loyalty-only exclude each other")
+    if args.no_loyalty:
+        steps = ()
+    elif not 1 <= loyalty_customers <= 10_000_000 or not steps:
+        parser.error("need --loyalty-customers from 1 to 10,000,000 and at least one --ledger-entries")
+    elif list(steps) != sorted(set(steps)) or steps[0] < loyalty_customers:
+        parser.error(
+            "--ledger-entries must ascend, each at least --loyalty-customers (a registration entry each)"
+        )
+    if args.loyalty_only:
+        search = 0
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Settings(
         duration=duration,
@@ -202,6 +268,9 @@ def parse_args(argv: Sequence[str]) -> Settings:
         workers=args.workers,
         search_customers=search,
         search_snapshot=args.search_snapshot,
+        loyalty_customers=loyalty_customers,
+        ledger_entries=steps,
+        loyalty_only=args.loyalty_only,
         output=args.output or RESULTS / f"bench-{stamp}.json",
         keep_temp=args.keep_temp,
     )
@@ -262,6 +331,18 @@ def lookup_path(mobile: str) -> str:
 
 def details_path(customer_id: int) -> str:
     return f"/v2/customers/{customer_id}?source=ALL"
+
+
+def loyalty_details_path(customer_id: int) -> str:
+    return f"/v2/customers/{customer_id}/loyaltyDetails"
+
+
+def purchase_body(bill_number: str, cents: int, customer_id: int) -> bytes:
+    """A purchase as lua/purchase.lua sends it."""
+    return (
+        f'{{"type":"REGULAR","billNumber":"{bill_number}","billAmount":{cents // 100}.{cents % 100:02d},'
+        f'"customer":{{"id":{customer_id}}}}}'
+    ).encode()
 
 
 def update_path(customer_id: int) -> str:
@@ -434,6 +515,11 @@ class Bench:
         if checked is not None:
             row.statements = checked.statements
             row.notes.extend(checked.failures)
+        if row.engine != "bare" and poorly_spread(row):
+            row.notes.append(
+                f"its {row.processes} processes used {cpu.server:.2f} cores while {CORES - cpu.machine:.2f} "
+                "were idle: the connections were not spread over them, so the figure is low"
+            )
         if row.engine != "bare":
             base = row.scenario.split(" (")[0]
             row.bare = self.bare.get((row.processes, method_of(base), row.load))
@@ -446,6 +532,28 @@ class Bench:
             f"p50 {row.p50_ms:.2f} ms, p99 {row.p99_ms:.2f} ms, {row.errors} errors{stmts}{bare}"
         )
         return row
+
+    def _spread_bare(self, measure: Callable[[], Row]) -> Row:
+        """A bare closed-loop figure, measured again (up to twice) when the connections landed
+        on too few of its processes (uvicorn's processes share one listening socket, and
+        which one accepts each of wrk's connections is luck): the bare figure is the ceiling
+        of that many processes, so the best run counts."""
+        runs = [measure()]
+        while len(runs) < 3 and poorly_spread(runs[-1]):
+            last = runs[-1]
+            used = last.cpu.server if last.cpu else 0.0
+            log(
+                f"bare {last.scenario} {last.load}: its processes used {used:.2f} cores with cores idle "
+                "(the connections were not spread over them): measuring again"
+            )
+            runs.append(measure())
+        best = max(runs, key=lambda r: r.rps)
+        dropped = {id(r) for r in runs if r is not best}
+        self.rows = [r for r in self.rows if id(r) not in dropped]
+        if len(runs) > 1:
+            each = ", ".join(f"{r.rps:,.0f} req/s on {r.cpu.server:.2f} cores" for r in runs if r.cpu)
+            best.notes.append(f"measured {len(runs)} times, the best counts ({each})")
+        return best
 
     def _target(self, scenario: str, load: str) -> Target | None:
         """The target of a scenario, for the load shape it is stated for."""
@@ -481,7 +589,8 @@ class Bench:
             for method in METHODS:
                 script, env = scripts[method]
                 for conns in sorted(loads, reverse=True):
-                    row = self.closed(
+                    measure = functools.partial(
+                        self.closed,
                         at,
                         f"{method} /ping",
                         script,
@@ -489,6 +598,7 @@ class Bench:
                         connections=conns,
                         warm_env=env | {"BENCH_RUN": "0"},
                     )
+                    row = self._spread_bare(measure)
                     self.bare[(processes, method, row.load)] = row
                 row = self.opened(at, f"{method} /ping", [Call(method, "/ping", bodies[method])])
                 self.bare[(processes, method, row.load)] = row
@@ -582,6 +692,103 @@ class Bench:
             self.extra["search_queries"] = self._search_breakdown(server, auth, queries)
         finally:
             self.procs.stop_server(server)
+
+    def run_loyalty(self, engine: str) -> None:
+        """A fresh database with the loyalty org, loaded by bench/loyalty_load.py in steps:
+        after each step Patron is started and loyalty details are read; after the last,
+        purchases are recorded too. Patron is stopped while the loader grows the ledger."""
+        s = self.settings
+        folder = self.workdir / f"loyalty-{engine}"
+        folder.mkdir()
+        if engine == "sqlite":
+            url = f"sqlite+aiosqlite:///{folder / 'patron.db'}"
+            stop_db: Callable[[], None] = lambda: None  # noqa: E731  (the folder goes below)
+        else:
+            url, root, stop_db = self.procs.start_postgres(durable=True)
+            self.database_pid = postmaster_pid(root)
+            log(f"loyalty: started a durable throwaway PostgreSQL server (tests/pg.py) in {root}")
+        creds = self.procs.create_org(url, f"bench-loyalty-{engine}", LOYALTY_CONFIG)
+        auth = creds.basic_auth()
+        record: dict[str, Any] = {"customers": s.loyalty_customers, "org_id": creds.org_id, "steps": []}
+        self.extra.setdefault("loyalty", {})[engine] = record
+        try:
+            for step, entries in enumerate(s.ledger_entries):
+                log(
+                    f"{engine} loyalty: bringing the org to {s.loyalty_customers:,} customers and "
+                    f"{entries:,} ledger entries (bench/loyalty_load.py, not the API)"
+                )
+                try:
+                    loaded = load_loyalty(
+                        url,
+                        creds.org_id,
+                        s.loyalty_customers,
+                        entries,
+                        log=lambda message: log(f"{engine} loyalty load: {message.strip()}"),
+                    )
+                except LoadError as exc:
+                    raise BenchError(f"the loyalty load failed: {exc}") from None
+                record["steps"].append({"entries": entries, "load": loaded.to_json()})
+                log(
+                    f"{engine} loyalty: {loaded.entries:,} entries over {loaded.customers:,} customers "
+                    f"({loaded.entries_written:,} written in {loaded.seconds:.0f} s); starting `patron run`"
+                )
+                server = self.procs.start_patron(f"patron-loyalty-{engine}-{step}", url, s.workers)
+                at = Served(server, engine, self.processes[engine])
+                try:
+                    self._loyalty_reads(at, auth, loaded, entries)
+                    if step == len(s.ledger_entries) - 1:
+                        self._purchases(at, auth, loaded, entries)
+                finally:
+                    self.procs.stop_server(server)
+        finally:
+            stop_db()
+            self.database_pid = None
+            remove_tree(folder)
+
+    def _loyalty_target(self, row: Row, scenario: str, entries: int) -> None:
+        if row.target is not None:  # a target is judged at the load it is stated for
+            row.target = loyalty_target(scenario, self.settings.loyalty_customers, entries)
+
+    def _loyalty_reads(self, at: Served, auth: str, loaded: Loaded, entries: int) -> None:
+        """GET /v2/customers/{id}/loyaltyDetails over every loaded customer, in a shuffled order."""
+        ids = list(range(loaded.first_customer, loaded.last_customer + 1))
+        random.Random(entries).shuffle(ids)
+        paths = [loyalty_details_path(customer_id) for customer_id in ids]
+        name = f"loyalty-{at.engine}-{entries}"
+        env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(name, paths))}
+        probes = [Call("GET", path) for path in paths[:PROBES]]
+        scenario = f"loyalty read ({millions(entries)} entries)"
+        row = self.closed(at, scenario, "paths.lua", env, probes=probes, auth=auth)
+        self._loyalty_target(row, "loyalty read", entries)
+
+    def _purchases(self, at: Served, auth: str, loaded: Loaded, entries: int) -> None:
+        """POST /v2/transactions: a REGULAR purchase of a random loaded customer, each with a
+        bill number of its own (lua/purchase.lua)."""
+        span = {"BENCH_FIRST_ID": str(loaded.first_customer), "BENCH_LAST_ID": str(loaded.last_customer)}
+        env = {"BENCH_AUTH": auth} | span
+        rng = random.Random(entries)
+        probes = [
+            Call(
+                "POST",
+                "/v2/transactions",
+                purchase_body(
+                    f"probe-{n}",
+                    rng.randrange(100_000, 500_000),
+                    rng.randint(loaded.first_customer, loaded.last_customer),
+                ),
+            )
+            for n in range(PROBES)
+        ]
+        row = self.closed(
+            at,
+            f"purchase ({millions(entries)} entries)",
+            "purchase.lua",
+            env | {"BENCH_RUN": "1"},
+            warm_env=env | {"BENCH_RUN": "0"},
+            probes=probes,
+            auth=auth,
+        )
+        self._loyalty_target(row, "purchase", entries)
 
     # Helpers --------------------------------------------------------------------------
 
@@ -687,6 +894,18 @@ class Bench:
 
 
 # Talking to a server ------------------------------------------------------------------------
+
+
+CORES = os.cpu_count() or 1
+
+
+def poorly_spread(row: Row) -> bool:
+    """A closed-loop run of several processes that used much less than the cores they could
+    while the machine had cores idle: wrk's connections landed on too few of them."""
+    cpu = row.cpu
+    if cpu is None or row.open_loop or row.processes < 2:
+        return False
+    return cpu.server < 0.7 * min(row.processes, CORES) and CORES - cpu.machine > 0.5
 
 
 def drain_seconds(duration: float) -> float:
@@ -874,10 +1093,14 @@ def main(argv: Sequence[str]) -> int:
             processes = {engine: api_processes(engine, settings.workers) for engine in ENGINES}
             bench = Bench(settings, procs, workdir, wrk, processes)
             bench.run_bare()
-            for engine in settings.engines:
-                bench.run_engine(engine)
+            if not settings.loyalty_only:
+                for engine in settings.engines:
+                    bench.run_engine(engine)
             if settings.search_customers:
                 bench.run_search()
+            if settings.ledger_entries:
+                for engine in settings.engines:
+                    bench.run_loyalty(engine)
     except BenchError as exc:
         failure = str(exc)
         log(f"error: {exc}")
@@ -905,6 +1128,8 @@ def main(argv: Sequence[str]) -> int:
             "workers": settings.workers,
             "api_processes": bench.processes,
             "search_customers": settings.search_customers,
+            "loyalty_customers": settings.loyalty_customers if settings.ledger_entries else 0,
+            "ledger_entries": list(settings.ledger_entries),
             "probes_per_scenario": PROBES,
             "postgres_durable": True,
         },
@@ -972,6 +1197,65 @@ def print_report(bench: Bench) -> None:
                 f"  {item['kind']:<7} {item['q']:<{width}}  {matches:>8}  {item['p50_ms']:>8.2f}  "
                 f"{item['max_ms']:>8.2f}"
             )
+    print_loyalty(bench)
+
+
+def print_loyalty(bench: Bench) -> None:
+    """How the loyalty data was loaded, and the loyalty reads side by side by ledger size."""
+    loyalty: dict[str, Any] = bench.extra.get("loyalty", {})
+    if not loyalty:
+        return
+    print()
+    for engine, record in loyalty.items():
+        steps = [
+            f"{step['load']['entries']:,} entries ({step['load']['entries_written']:,} written in "
+            f"{step['load']['seconds']:,.0f} s)"
+            for step in record["steps"]
+        ]
+        print(
+            f"loyalty data ({engine}): {record['customers']:,} customers, bench/loyalty_load.py: "
+            + ", then ".join(steps)
+        )
+    print("loyalty reads by ledger size (c=32):")
+    for engine in loyalty:
+        rows = [r for r in bench.rows if r.engine == engine and r.scenario.startswith("loyalty read")]
+        if not rows:
+            continue
+        cells = [
+            f"{r.scenario.split('(')[1].rstrip(')')}: {r.rps:,.0f} req/s"
+            + ("" if r.ratio is None else f" ({r.ratio:.3f} x bare)")
+            for r in rows
+        ]
+        change = (
+            f"; the last is {rows[-1].rps / rows[0].rps:.0%} of the first"
+            if len(rows) > 1 and rows[0].rps
+            else ""
+        )
+        print(f"  {engine}: " + ", ".join(cells) + change)
+    # On a shared machine the server may get fewer cores than it could use, and not the
+    # same share in every run: per core used, the figures compare across runs.
+    print(
+        "per core used (req/s / cores the server and its database used; steadier when others take the CPU):"
+    )
+    for row in bench.rows:
+        if row.engine not in loyalty or not row.scenario.startswith(("loyalty read", "purchase")):
+            continue
+        mine = per_core(row)
+        bare = per_core(row.bare) if row.bare else 0.0
+        versus = (
+            f", bare {row.bare.scenario.split()[0]} {bare:,.0f}/core: {mine / bare:.3f}"
+            if row.bare and bare
+            else ""
+        )
+        print(f"  {row.engine} {row.scenario}: {mine:,.0f}/core{versus}")
+
+
+def per_core(row: Row) -> float:
+    """Requests per second per core the server (and its database) used during the run."""
+    if row.cpu is None:
+        return 0.0
+    cores = row.cpu.server + (row.cpu.database or 0.0)
+    return row.rps / cores if cores > 0 else 0.0
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ MESSAGES: dict[int, str] = {
     1046: "Conversion of loyalty customer to non-loyalty is not allowed.",
     1048: "Customer's email id is required to convert to loyalty customer.",
     1049: "Customer's external id is required to convert to loyalty customer.",
+    1060: "Batch limit exceeded.",
     # Loyalty operations of Patron's own (docs/loyalty.md): 2001-2099.
     2001: "The org has no loyalty program configured.",
     2002: "No loyalty program {x} is configured.",
@@ -42,6 +43,37 @@ MESSAGES: dict[int, str] = {
     2004: "No purchase with bill number {x} to return.",
     2005: "Bill {x} is returned in full already.",
     2010: "Not enough points: the customer has {x} points in the program.",
+    # Points transfers and goodwill requests (loyalty/transfers.py, loyalty/goodwill.py).
+    2020: "Points cannot be transferred to the same customer.",
+    2025: "No goodwill request {x} for this customer.",
+    2026: "The goodwill request is {x} already; only a PENDING request can be approved or rejected.",
+    2027: "approvedValue must be from 1 to the {x} points requested.",
+    # Groups (hierarchies) and their points pools (loyalty/groups.py): 2060-2079.
+    2060: "No group {x} in this org.",
+    2061: "The customer is not a member of group {x}.",
+    2062: "Program {x} is not pooled by this group's group program (programIds).",
+    2063: "Hierarchy {x} is not configured: no group program lists it in hierarchyCodes.",
+    2064: (
+        "The customer is a member of another group of this hierarchy (group {x});"
+        " Update Association Details moves it."
+    ),
+    2065: "A customer cannot be a member of its own group.",
+    2066: "The customer heads a group of this hierarchy (group {x}) and cannot be a member of another one.",
+    2067: "The parent is a member of a group of this hierarchy (group {x}) and cannot head one.",
+    2068: "Role unchanged: the customer has role {x} in this group; Update Association Details changes it.",
+    2069: "The customer is in no group of hierarchy {x}.",
+    2070: "The identifiers name more than one customer.",
+    2071: "The group's program {x} is no longer configured.",
+    # Partner programs (loyalty/partners.py).
+    2040: "No partner program {x} is configured.",
+    2041: "Partner program {x} is not tier-based: it takes no partnerTierNumber or partnerTierExpiryDate.",
+    2042: "partnerTierNumber {x} is not a tier of this partner program.",
+    2043: "{x} must be a calendar date written YYYY-MM-DD.",
+    2044: "The customer is linked to partner program {x} already.",
+    2045: "The customer is not linked to partner program {x}.",
+    2046: "membershipNumber must be 1 to 100 characters.",
+    # `patron loyalty rebuild` (loyalty/rebuild.py).
+    2095: "The points ledger holds an entry no summary can take ({x}); fix the ledger first.",
     8007: "Unable to update. The identifier is already registered in the same source.",
     8008: "The new identifier already exists in the same source.",
     8009: "Unable to identify the customer. Customer id is invalid.",

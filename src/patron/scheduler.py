@@ -40,7 +40,14 @@ async def org_ids(db: Database) -> list[int]:
 def jobs() -> tuple[tuple[str, Job], ...]:
     """Every scheduled job, in the order a pass runs them (imported here, not at module
     load, so the jobs' modules may import the worker's)."""
-    return ()
+    from patron.loyalty.expiry import expire_due_points, lapse_due_tiers
+    from patron.loyalty.partners import send_membership_reminders
+
+    return (
+        ("points_expiry", expire_due_points),
+        ("tier_lapses", lapse_due_tiers),
+        ("partner_membership_reminders", send_membership_reminders),
+    )
 
 
 async def run_due(db: Database, now: datetime) -> dict[str, int]:

@@ -29,6 +29,9 @@ import pytest
 
 from patron.events.registry import REGISTRY
 from tests.conftest import OrgClient
+from tests.loyalty import partner_support as partners
+from tests.loyalty.group_support import group_org
+from tests.loyalty.support import loyalty_org
 from tests.support import email, mobile, outbox, register_body, token
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
@@ -39,15 +42,6 @@ SEEDS = {"000_05f42ed73f24fc62.txt", "002_79a0b211cb9292ff.txt"}
 PENDING = frozenset(
     {
         "customerSubscription",
-        "groupCreated",
-        "groupUpdated",
-        "groupMemberAdded",
-        "groupMemberRemoved",
-        "pointsContributionToGroup",
-        "partnerProgramLinked",
-        "partnerProgramUpdated",
-        "partnerProgramDelinked",
-        "supplementaryMembershipExpiryReminder",
     }
 )
 
@@ -278,10 +272,121 @@ async def customer_updated(client: OrgClient) -> list[Built]:
     ]
 
 
+async def partner_member(client: OrgClient) -> tuple[OrgClient, int]:
+    """A full customer of an org with the loyalty issue's partner programs."""
+    org = await loyalty_org(client.harness)
+    customer_id, _ = await full_customer(org)
+    return org, customer_id
+
+
+# Every value of customerPartnerProgramDetails given, as the raw samples show them all.
+PARTNER_FIELDS = {
+    "membershipNumber": "123-asa3",
+    "membershipExpiryDate": "2031-05-12",
+    "partnerTierNumber": 1,
+    "partnerTierExpiryDate": "2030-06-29",
+}
+
+
+async def partner_event(org: OrgClient, name: str, label: str) -> list[Built]:
+    [event] = await events_named(org, name)
+    return [Built(label, event, PROMISED)]
+
+
+async def partner_program_linked(client: OrgClient) -> list[Built]:
+    org, cid = await partner_member(client)
+    assert (await partners.link(org, cid, partners.EXTERNAL, **PARTNER_FIELDS)).status_code == 200
+    return await partner_event(org, "partnerProgramLinked", "link")
+
+
+async def partner_program_updated(client: OrgClient) -> list[Built]:
+    org, cid = await partner_member(client)
+    assert (await partners.link(org, cid, partners.EXTERNAL, **PARTNER_FIELDS)).status_code == 200
+    assert (await partners.change(org, cid, partners.EXTERNAL, partnerTierNumber=2)).status_code == 200
+    return await partner_event(org, "partnerProgramUpdated", "upgrade")
+
+
+async def partner_program_delinked(client: OrgClient) -> list[Built]:
+    org, cid = await partner_member(client)
+    assert (await partners.link(org, cid, partners.SUPPLEMENTARY)).status_code == 200
+    assert (await partners.delink(org, cid, partners.SUPPLEMENTARY)).status_code == 200
+    return await partner_event(org, "partnerProgramDelinked", "delink")
+
+
+async def membership_expiry_reminder(client: OrgClient) -> list[Built]:
+    org, cid = await partner_member(client)
+    expiry = partners.far_date()
+    r = await partners.link(org, cid, partners.SUPPLEMENTARY, membershipExpiryDate=expiry.isoformat())
+    assert r.status_code == 200, r.text
+    await partners.run_reminders(client.harness, partners.days_before(expiry, 3))
+    return await partner_event(org, "supplementaryMembershipExpiryReminder", "scheduled reminder")
+
+
+async def group_events(client: OrgClient, name: str) -> list[Built]:
+    """The group events, made through the API from full customers (reused by the bulk
+    operations as known): a FAMILY group around one with a child (groupCreated,
+    groupMemberAdded), the primary's new role (groupUpdated), the child moved to another
+    parent (groupMemberRemoved, groupMemberAdded) and its points into that pool
+    (pointsContributionToGroup)."""
+    org = await group_org(client.harness)
+    (parent, _), (child, _), (other, _) = people = [await full_customer(org) for _ in range(3)]
+    numbers = dict(people)
+
+    def item(customer_id: int) -> dict[str, Any]:
+        profile = {"source": "INSTORE", "identifiers": [{"type": "mobile", "value": numbers[customer_id]}]}
+        return {"loyaltyInfo": {"loyaltyType": "loyalty"}, "profiles": [profile]}
+
+    details = {"hierarchyCode": "FAMILY", "roleCode": "FA", "childRoleCode": "FC"}
+    parent_item = {**item(parent), "associationDetails": {**details, "childCustomers": [item(child)]}}
+    r = await org.post("/v2/customers/bulk", json=[parent_item, item(other)])
+    assert r.status_code == 200 and r.json()[0]["childSuccessCount"] == 1, r.text
+    changes = [
+        {**item(parent), "associationDetails": {"hierarchyCode": "FAMILY", "roleCode": "HEAD"}},
+        {**item(child), "associationDetails": {"hierarchyCode": "FAMILY", "parentCustomer": item(other)}},
+    ]
+    r = await org.put("/v2/customers/bulk", params={"source": "INSTORE"}, json=changes)
+    assert r.status_code == 200 and all(not c["errors"] for c in r.json()), r.text
+    group_id = r.json()[1]["associationDetails"]["groupId"]
+    r = await org.post(f"/v2/groups/{group_id}/contributions", json={"customerId": child, "points": 30})
+    assert r.status_code == 200, r.text
+    events = await events_named(org, name)
+    assert events, name
+    return [Built(f"{name} {n}", event, PROMISED) for n, event in enumerate(events)]
+
+
+async def group_created(client: OrgClient) -> list[Built]:
+    return await group_events(client, "groupCreated")
+
+
+async def group_updated(client: OrgClient) -> list[Built]:
+    return await group_events(client, "groupUpdated")
+
+
+async def group_member_added(client: OrgClient) -> list[Built]:
+    return await group_events(client, "groupMemberAdded")
+
+
+async def group_member_removed(client: OrgClient) -> list[Built]:
+    return await group_events(client, "groupMemberRemoved")
+
+
+async def points_contributed(client: OrgClient) -> list[Built]:
+    return await group_events(client, "pointsContributionToGroup")
+
+
 # How each registered event is made for real; a registered event without one fails below.
 PRODUCERS: dict[str, Callable[[OrgClient], Awaitable[list[Built]]]] = {
     "customerAdded": customer_added,
     "customerUpdated": customer_updated,
+    "partnerProgramLinked": partner_program_linked,
+    "partnerProgramUpdated": partner_program_updated,
+    "partnerProgramDelinked": partner_program_delinked,
+    "supplementaryMembershipExpiryReminder": membership_expiry_reminder,
+    "groupCreated": group_created,
+    "groupUpdated": group_updated,
+    "groupMemberAdded": group_member_added,
+    "groupMemberRemoved": group_member_removed,
+    "pointsContributionToGroup": points_contributed,
 }
 
 

@@ -58,7 +58,7 @@ class RecordingTx:
 
 
 def test_the_registry_holds_the_events_patron_raises() -> None:
-    assert EVENT_NAMES == ("customerAdded", "customerUpdated")
+    assert EVENT_NAMES[:2] == ("customerAdded", "customerUpdated")  # later issues add theirs after
     assert REGISTRY["customerAdded"].event_class is CustomerAdded
     assert REGISTRY["customerUpdated"].event_class is CustomerUpdated
     assert all(spec.trigger for spec in REGISTRY.values())
@@ -94,12 +94,12 @@ def test_endpoint_filters_name_registered_events_only() -> None:
         "customerAdded",
         "customerUpdated",
     ]
-    # An event of the seeds whose trigger is not wired yet does not exist for a filter.
+    # A name no registered event has (a seed event not wired yet, a typo) is refused.
     with pytest.raises(InvalidInput) as refused:
-        check_event_types(["customerAdded", "groupCreated", "customerAdde"])
+        check_event_types(["customerAdded", "customerDeleted", "customerAdde"])
     assert refused.value.status == 400 and refused.value.code == 400
     assert refused.value.message == (
-        "Unknown event types: groupCreated, customerAdde. Known: customerAdded, customerUpdated."
+        f"Unknown event types: customerDeleted, customerAdde. Known: {', '.join(EVENT_NAMES)}."
     )
     with pytest.raises(InvalidInput, match="at least one"):
         check_event_types([" "])

@@ -11,12 +11,12 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse as StarletteJSONResponse
 
 from patron.context import RequestContext
-from patron.errors import InvalidInput, PatronError, Unauthorized
+from patron.errors import InvalidInput, NotFound, PatronError, Unauthorized
 from patron.security.auth import UNAUTHORIZED, Authenticator
 
 M = TypeVar("M", bound=BaseModel)
@@ -57,8 +57,13 @@ async def read_json(request: Request, max_bytes: int) -> Any:
 
 
 def parse_body(model: type[M], document: Any) -> M:
-    """Validate a JSON document into a wire model; every problem is named in the message."""
-    if not isinstance(document, dict):
+    """Validate a JSON document into a wire model; every problem is named in the message.
+    A body is a JSON object, except for a model whose root is a list (the bulk arrays of
+    seed 003, api/v2/group_wire.py)."""
+    if issubclass(model, RootModel):
+        if not isinstance(document, list):
+            raise InvalidInput(400, "Input is invalid. The body must be a JSON array.")
+    elif not isinstance(document, dict):
         raise InvalidInput(400, "Input is invalid. The body must be a JSON object.")
     try:
         return model.model_validate(document)
@@ -112,6 +117,15 @@ async def authenticated(
     client = authenticator.addresses.of_scope(request.scope)
     principal = await authenticator.authenticate(username, password, client)
     return RequestContext(principal.org_id, principal.actor, request_id(request), principal.config)
+
+
+def path_id(raw: str, missing_code: int, x: object | None = None) -> int:
+    """An id in a path: ASCII digits only (str.isdigit() also takes '²', which int() refuses,
+    and other scripts' digits, which int() reads), at most 18 of them (below 2**63). Anything
+    else names nothing that exists: 404 with the route's code."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise NotFound(missing_code, x=x)
+    return int(raw)
 
 
 def parse_int(raw: str | None, name: str, *, default: int | None = None) -> int:

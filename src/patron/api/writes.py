@@ -87,6 +87,40 @@ class Writer:
             answer = earlier
         return self._response(answer, context)
 
+    async def batch(
+        self,
+        ctx: RequestContext,
+        fn: Callable[..., Awaitable[T]],
+        *args: Any,
+        render: Callable[[T], Any],
+        status: int = 200,
+    ) -> JSONResponse:
+        """A write made of several transactions (a batch whose items commit one by one):
+        `fn(db, *args)` opens them itself. With an `Idempotency-Key`, a stored answer is
+        replayed before anything runs; otherwise the items run and the answer is stored in
+        a transaction of its own after them. A crash in between leaves the items written
+        and the key free, so a repeat runs the items again: the batch's use cases must
+        make that safe (known customers are reused, duplicates refused)."""
+        if self.draft is None:
+            return JSONResponse(render(await fn(self.db, *args)), status_code=status)
+        claim = self._claim(self.draft)
+        context = f"idempotency:{ctx.org_id}:{claim.key}"
+        earlier = await self.db.read(stored_answer, ctx.org_id, claim, utcnow())
+        if earlier is None:
+            body = render(await fn(self.db, *args))
+
+            async def work(_: UnitOfWork) -> Any:
+                return body
+
+            try:
+                earlier = await self.db.write(answer_once, ctx.org_id, claim, utcnow(), work, status)
+            except IntegrityError:
+                # A concurrent repeat stored its answer first: answer as it did.
+                earlier = await self.db.read(stored_answer, ctx.org_id, claim, utcnow())
+                if earlier is None:
+                    raise
+        return self._response(earlier, context)
+
     def _claim(self, draft: IdempotencyDraft) -> Claim:
         key = draft.key
         if not 1 <= len(key) <= 255 or not all(0x21 <= b <= 0x7E for b in key):

@@ -1,4 +1,4 @@
-"""The `patron` command: migrate, run, org, till, config, demo."""
+"""The `patron` command: migrate, run, org, till, config, demo, loyalty."""
 
 from __future__ import annotations
 
@@ -206,9 +206,10 @@ def config_set(
     typer.echo("configuration replaced (running servers apply it on their next request)")
 
 
-from patron.cli import demo, webhooks  # noqa: E402  (the command groups of their own modules)
+from patron.cli import demo, loyalty, webhooks  # noqa: E402  (the command groups of their own modules)
 
 app.add_typer(demo.app, name="demo")
+app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(webhooks.events_app, name="events")
 app.command("worker", help="Deliver webhooks until SIGTERM (several on PostgreSQL share the work).")(

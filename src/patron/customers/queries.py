@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from patron.context import RequestContext
 from patron.customers import catalog
@@ -11,6 +11,7 @@ from patron.customers.commands import CustomerRef, SearchCustomers, SourceAccoun
 from patron.customers.views import CustomerView, SearchPage
 from patron.db.uow import UnitOfWork
 from patron.errors import InvalidInput, NotFound
+from patron.loyalty.reads import Embedded, embedded
 
 MAX_PAGE = 100
 
@@ -26,6 +27,8 @@ class Details:
     source: str
     account_id: str
     embeds: tuple[str, ...]
+    # What the loyalty embeds read beyond the record (loyalty/reads.py).
+    loyalty: Embedded = field(default_factory=Embedded)
 
 
 def parse_embed(raw: str | None) -> tuple[str, ...]:
@@ -60,7 +63,10 @@ async def details(
     view = await find_customer(uow, ctx, ref, source, account)
     if source != catalog.ALL_SOURCES and view.profile(source, account) is None:
         raise NotFound(8065)
-    return Details(view, source, account, embeds)
+    if not embeds:
+        return Details(view, source, account, embeds)
+    extra = await embedded(uow, ctx, view, embeds, by_identifier=ref.identifier is not None)
+    return Details(view, source, account, embeds, extra)
 
 
 async def search(uow: UnitOfWork, ctx: RequestContext, cmd: SearchCustomers) -> SearchPage:

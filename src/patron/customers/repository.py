@@ -222,6 +222,12 @@ _MOVE_LEDGER = Q(
     "UPDATE points_ledger SET customer_id = :survivor WHERE org_id = :org_id"
     " AND customer_id = :victim AND group_id IS NULL AND program_id NOT IN (:held*)"
 )
+# And their bills, so cumulativePurchases stays the sum of the bills (and a moved bill can
+# be returned by the survivor).
+_MOVE_BILLS = Q(
+    "UPDATE loyalty_bill SET customer_id = :survivor WHERE org_id = :org_id"
+    " AND customer_id = :victim AND program_id NOT IN (:held*)"
+)
 # Search reads the term index in its own order and stops early: the first `:scan` entries
 # of the prefix's range give the page (customers in order of their first matching term)
 # and the total (exact below the scan, else a lower bound).
@@ -712,6 +718,13 @@ class CustomerRepository:
         )
         await self.tx.run(
             _MOVE_LEDGER,
+            org_id=org_id,
+            victim=victim_id,
+            survivor=survivor_id,
+            held=sorted(survivor_programs),
+        )
+        await self.tx.run(
+            _MOVE_BILLS,
             org_id=org_id,
             victim=victim_id,
             survivor=survivor_id,

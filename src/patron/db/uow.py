@@ -16,7 +16,12 @@ from patron.customers.repository import CustomerRepository
 from patron.db.tx import Tx
 from patron.events.outbox import OutboxRepository
 from patron.idempotency.repository import IdempotencyRepository
+from patron.loyalty.goodwill_repository import GoodwillRepository
+from patron.loyalty.group_repository import GroupRepository
+from patron.loyalty.partners_repository import PartnerRepository
+from patron.loyalty.reads_repository import LoyaltyReads
 from patron.loyalty.repository import LoyaltyRepository
+from patron.loyalty.transfer_repository import TransferRepository
 from patron.orgs.repository import OrgRepository
 from patron.webhooks.repository import WebhookRepository
 
@@ -29,10 +34,15 @@ class UnitOfWork:
         "_events",
         "customers",
         "erasures",
+        "goodwill",
+        "groups",
         "idempotency",
         "loyalty",
+        "loyalty_reads",
         "orgs",
         "outbox",
+        "partners",
+        "transfers",
         "tx",
         "webhooks",
         "writable",
@@ -52,6 +62,11 @@ class UnitOfWork:
         self.erasures = ErasureRepository(tx)
         self.idempotency = IdempotencyRepository(tx)
         self.loyalty = LoyaltyRepository(tx)
+        self.loyalty_reads = LoyaltyReads(tx)
+        self.partners = PartnerRepository(tx)
+        self.transfers = TransferRepository(tx)
+        self.goodwill = GoodwillRepository(tx)
+        self.groups = GroupRepository(tx)
 
     @property
     def dialect(self) -> str:

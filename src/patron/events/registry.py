@@ -6,9 +6,9 @@ outbox builds every payload through this registry, so recording an event that is
 registered fails (a programming error, `UnregisteredEvent`), and a webhook endpoint may
 subscribe only to registered names (webhooks/service.py refuses any other with a 400).
 
-The seeds name more events (customerSubscription, the group and partner-program events)
-whose triggers are later work; each is registered by the change that wires its trigger.
-Their seed samples wait as contract fixtures in tests/fixtures/events/.
+The seeds name more events (customerSubscription) whose triggers are later work; each
+is registered by the change that wires its trigger. Their seed samples wait as contract
+fixtures in tests/fixtures/events/.
 """
 
 from __future__ import annotations
@@ -21,6 +21,22 @@ from typing import Any, Protocol
 
 from patron.events.domain import CustomerAdded, CustomerUpdated, DomainEvent
 from patron.events.payloads import envelope
+from patron.loyalty.group_events import (
+    GroupCreated,
+    GroupMemberAdded,
+    GroupMemberRemoved,
+    GroupUpdated,
+    PointsContributedToGroup,
+    group_envelope,
+)
+from patron.loyalty.partner_events import (
+    PartnerProgramDelinked,
+    PartnerProgramLinked,
+    PartnerProgramUpdated,
+    SupplementaryMembershipExpiryReminder,
+    partner_envelope,
+    reminder_envelope,
+)
 
 
 class Builder(Protocol):
@@ -62,6 +78,61 @@ REGISTRY: Mapping[str, EventSpec] = _registry(
         CustomerUpdated,
         envelope,
         "a customer's details, identifiers, cards or status change (merges and the PII erasure too)",
+    ),
+    EventSpec(
+        "groupCreated",
+        GroupCreated,
+        group_envelope,
+        "POST /v2/customers/bulk (Associate Customer with Customer/Hierarchy) or PUT /v2/customers/bulk"
+        " names a parent that heads no group of the hierarchy yet",
+    ),
+    EventSpec(
+        "groupUpdated",
+        GroupUpdated,
+        group_envelope,
+        "PUT /v2/customers/bulk (Update Association Details) changes a group's name or a role in it",
+    ),
+    EventSpec(
+        "groupMemberAdded",
+        GroupMemberAdded,
+        group_envelope,
+        "POST /v2/customers/bulk adds a child to a group; PUT /v2/customers/bulk moves one into it",
+    ),
+    EventSpec(
+        "groupMemberRemoved",
+        GroupMemberRemoved,
+        group_envelope,
+        "PUT /v2/customers/bulk moves a member out of its group to another parent",
+    ),
+    EventSpec(
+        "pointsContributionToGroup",
+        PointsContributedToGroup,
+        group_envelope,
+        "POST /v2/groups/{groupId}/contributions moves a member's points into the group's pool",
+    ),
+    EventSpec(
+        "partnerProgramLinked",
+        PartnerProgramLinked,
+        partner_envelope,
+        "POST /v2/customers/{customerId}/partnerPrograms links a customer to a partner program",
+    ),
+    EventSpec(
+        "partnerProgramUpdated",
+        PartnerProgramUpdated,
+        partner_envelope,
+        "PUT /v2/customers/{customerId}/partnerPrograms/{partnerProgramId} changes a link's tier or dates",
+    ),
+    EventSpec(
+        "partnerProgramDelinked",
+        PartnerProgramDelinked,
+        partner_envelope,
+        "DELETE /v2/customers/{customerId}/partnerPrograms/{partnerProgramId} removes a link",
+    ),
+    EventSpec(
+        "supplementaryMembershipExpiryReminder",
+        SupplementaryMembershipExpiryReminder,
+        reminder_envelope,
+        "the scheduler: a SUPPLEMENTARY membership expires within its program's expiryReminderDays",
     ),
 )
 EVENT_NAMES: tuple[str, ...] = tuple(REGISTRY)

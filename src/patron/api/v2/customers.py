@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from patron.api.deps import Ctx, Db
-from patron.api.http import JSONResponse, parse_int
+from patron.api.http import JSONResponse, parse_int, path_id
 from patron.api.routing import LeanRoute
 from patron.api.v2 import render, schemas
 from patron.api.v2.loyalty import side_effect_items
@@ -29,7 +29,7 @@ from patron.customers.commands import (
 from patron.customers.identifiers import Changed, change_identifiers
 from patron.customers.register import Registered, apply_registration, plan_registration
 from patron.customers.service import Updated, update, update_status
-from patron.errors import InvalidInput, NotFound
+from patron.errors import InvalidInput
 
 router = APIRouter(prefix="/v2/customers", tags=["customers"], route_class=LeanRoute)
 
@@ -39,15 +39,13 @@ IdName = Annotated[
     str | None, Query(description="Identifier type: mobile, email, externalId, cardnumber ...")
 ]
 IdValue = Annotated[str | None, Query(description="Identifier value.")]
-Embed = Annotated[str | None, Query(description="Comma-separated: mlp.")]
-
-
-def _customer_id(raw: str, missing_code: int) -> int:
-    # ASCII digits only: str.isdigit() also takes '²' (which int() refuses) and other
-    # scripts' digits (which int() reads); 18 digits stay below 2**63.
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise NotFound(missing_code)
-    return int(raw)
+Embed = Annotated[
+    str | None,
+    Query(
+        description="Comma-separated: points (pointsSummary), mlp (loyaltyProgramDetails; by identifier "
+        "also groupLoyaltyProgramDetails), promotionalPoints, expirySchedules, expiredPoints."
+    ),
+]
 
 
 Written = Registered | Updated | Changed
@@ -218,7 +216,7 @@ async def fetch_details(
     accountId: Account = None,
     embed: Embed = None,
 ) -> JSONResponse:
-    ref = CustomerRef(customer_id=_customer_id(customerId, 8015))
+    ref = CustomerRef(customer_id=path_id(customerId, 8015))
     details = await db.read(queries.details, ctx, ref, SourceAccount(source or "", accountId), embed)
     return JSONResponse(render.customer_json(details, ctx.config, by_identifier=False))
 
@@ -238,7 +236,7 @@ async def update_by_id(
     accountId: Account = None,
 ) -> JSONResponse:
     cmd = body.command(
-        CustomerRef(customer_id=_customer_id(customerId, 8009)), SourceAccount(source or "", accountId)
+        CustomerRef(customer_id=path_id(customerId, 8009)), SourceAccount(source or "", accountId)
     )
     return await write(ctx, update, ctx, cmd, render=_written)
 
@@ -267,7 +265,7 @@ async def change_customer_identifiers(
     series = parse_int(seriesId, "seriesId") if seriesId else None
     add = tuple(_with_card_defaults(i.command(), series, statusLabel) for i in body.add)
     cmd = ChangeIdentifiers(
-        _customer_id(customerId, 8009),
+        path_id(customerId, 8009),
         SourceAccount(source or "", accountId),
         add,
         tuple(i.command() for i in body.remove),

@@ -11,6 +11,7 @@ declares that an answer carries no key the model does not name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -173,23 +174,153 @@ class FraudDetails(Out):
     status: str
 
 
-class ProgramDetails(Out):
-    program_id: int
-    loyalty_points: int
-    lifetime_points: int
+class LinkedPartnerProgram(Out):
+    """A partner program the customer is linked to (003:L2764-2783); the tier keys only
+    for a tier-based program (LOY-2)."""
+
+    partner_program_id: int
+    partner_program_name: str
+    partner_program_description: str
+    partner_tier_number: int | None = None
+    partner_tier_name: str | None = None
+    partner_tier_expiry_date: datetime | None = None
+    partner_membership_id: str | None
+    partner_membership_expiry_date: datetime | None
+    partner_program_type: Literal["SUPPLEMENTARY", "EXTERNAL"]
+    tier_based: bool
+
+
+class ProgramEntry(Out):
+    """One program-wise loyalty entry (003:L2742-2789), from the customer's summary in it.
+    At the top tier nextSlab is "" and nextSlabSerialNumber -1; slabExpiryDate is null for
+    a tier that never lapses."""
+
     redeemed: int
     expired: int
     returned: int
     adjusted: int
+    lifetime_points: int
+    loyalty_points: int
+    cumulative_purchases: float
+    loyalty_id: int
+    current_slab: str
+    next_slab: str
+    next_slab_serial_number: int
+    next_slab_description: str
     slab_s_no: int | None
     slab_expiry_date: datetime | None
-    points_expiry_date: datetime | None
-    loyalty_id: int
+    program_id: int
     delayed_points: int
     delayed_returned_points: int
     total_available_points: int
     total_returned_points: int
-    linked_partner_programs: list[dict[str, Any]]
+    linked_partner_programs: list[LinkedPartnerProgram]
+
+
+class LoyaltyDetails(Out):
+    """Fetch Customer Loyalty Details and Get Customer Loyalty Details."""
+
+    data: list[ProgramEntry]
+    warnings: list[WarningItem]
+    errors: list[ErrorItem]
+
+
+class ProgramDetails(ProgramEntry):
+    """embed=mlp: a program entry with the points expiry stated at enrollment."""
+
+    points_expiry_date: datetime | None
+
+
+class ProgramDetailsByIdentifier(ProgramDetails):
+    """embed=mlp by identifier: also the program's title, description and ratio (003:L5153-5155)."""
+
+    program_title: str
+    program_description: str
+    program_points_to_currency_ratio: float
+
+
+class PointsSummary(Out):
+    """embed=points (003:L2500-2515): the default program's figures."""
+
+    adjusted: int
+    cumulative_purchases: float
+    current_slab: str
+    expired: int
+    lifetime_points: int
+    loyalty_id: int
+    loyalty_points: int
+    next_slab: str
+    next_slab_description: str
+    next_slab_serial_number: int
+    redeemed: int
+    returned: int
+    slab_expiry_date: datetime | None
+    slab_s_no: int | None
+    program_id: int | None
+
+
+class IssuedAt(Out):
+    code: str
+    name: str
+
+
+class PromotionSource(Out):
+    promotion_source_id: int
+    promotion_source_type: Literal["GOODWILL"]
+
+
+class CustomerPromotion(Out):
+    """A goodwill credit as a promotion (003:L2619-2633); the source id is the goodwill request's."""
+
+    points: int
+    issued_at: IssuedAt
+    issued_on: datetime
+    expiry_date: datetime | None
+    promotion_source: PromotionSource
+    program_id: int
+    promotion_name: str
+
+
+class PromotionalPoints(Out):
+    """embed=promotionalPoints (003:L2617-2667)."""
+
+    customer_promotion_type: list[CustomerPromotion]
+    transaction_promotion_type: list[dict[str, Any]]
+    lineitem_promotion_type: list[dict[str, Any]]
+
+
+class ExpiryItem(Out):
+    expiry_date: datetime
+    points: int
+
+
+class ProgramExpiries(Out):
+    """embed=expirySchedules (what will expire, FIFO) and embed=expiredPoints (what expired):
+    per program, the total and each moment with its points, oldest first."""
+
+    program_id: int
+    total_points: int
+    expiries: list[ExpiryItem]
+
+
+class ProgramRef(Out):
+    id: int
+    name: str
+    description: str
+
+
+class GroupProgramDetails(Out):
+    """A group pool the customer shares (003:L5266-5338)."""
+
+    group_id: int
+    group_program_id: int
+    title: str
+    description: str
+    programs_list: list[ProgramRef]
+    lifetime_points: int
+    loyalty_points: int
+    promised_points: int
+    points_to_currency_ratio: float
 
 
 class CardStatusInfo(Out):
@@ -237,16 +368,24 @@ class CustomerDetails(Out):
     status: CustomerStatus
     segments: dict[str, Any]
     extended_fields: dict[str, Any]
-    loyalty_program_details: list[ProgramDetails] = Field(default_factory=list)
+    # The embed blocks, each present only when its embed value is asked for.
+    points_summary: PointsSummary | None = None
+    loyalty_program_details: Sequence[ProgramDetails] = Field(default_factory=list)
+    promotional_points: PromotionalPoints | None = None
+    expiry_schedules: list[ProgramExpiries] = Field(default_factory=list)
+    expired_points: list[ProgramExpiries] = Field(default_factory=list)
     card_details: list[Card]
     warnings: list[WarningItem]
 
 
 class CustomerDetailsByIdentifier(CustomerDetails):
-    """Fetch Customer Details (by Identifier): the same, with fraud details and association."""
+    """Fetch Customer Details (by Identifier): the same, with fraud details and association;
+    with `embed=mlp` the programs' titles and the group pools."""
 
     fraud_details: FraudDetails
     associated_with: str
+    loyalty_program_details: Sequence[ProgramDetailsByIdentifier] = Field(default_factory=list)
+    group_loyalty_program_details: list[GroupProgramDetails] = Field(default_factory=list)
 
 
 class Pagination(Out):

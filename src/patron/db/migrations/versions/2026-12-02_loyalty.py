@@ -69,7 +69,20 @@ def upgrade() -> None:
         ["org_id", "customer_id", "program_id", "entry_id"],
     )
     op.create_index("ix_points_ledger_org_id_expires_at", "points_ledger", ["org_id", "expires_at"])
-    op.create_index("ix_points_ledger_org_id_group_id", "points_ledger", ["org_id", "group_id"])
+    op.create_index(
+        "ix_points_ledger_org_id_group_id",
+        "points_ledger",
+        ["org_id", "group_id"],
+        sqlite_where=sa.text("group_id IS NOT NULL"),
+        postgresql_where=sa.text("group_id IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_points_ledger_org_id_created_at",
+        "points_ledger",
+        ["org_id", "created_at"],
+        sqlite_where=sa.text("expires_at <= created_at"),
+        postgresql_where=sa.text("expires_at <= created_at"),
+    )
 
     op.create_table(
         "loyalty_bill",
@@ -215,10 +228,10 @@ def upgrade() -> None:
         for name in SEQUENCES:
             op.execute(f"CREATE SEQUENCE {name}_id_seq AS bigint START WITH 1000")
         op.execute(
-            "INSERT INTO points_ledger (org_id, entry_id, customer_id, program_id, kind, points, till_id,"
-            " request_id, created_at) SELECT org_id, nextval('ledger_id_seq'), customer_id, program_id,"
-            " 'enrollment', loyalty_points, 0, '', enrolled_at FROM loyalty_enrollment"
-            " WHERE loyalty_points > 0"
+            "INSERT INTO points_ledger (org_id, entry_id, customer_id, program_id, kind, points, expires_at,"
+            " till_id, request_id, created_at) SELECT org_id, nextval('ledger_id_seq'), customer_id,"
+            " program_id, 'enrollment', loyalty_points, points_expire_at, 0, '', enrolled_at"
+            " FROM loyalty_enrollment WHERE loyalty_points > 0"
         )
     else:
         op.bulk_insert(
@@ -226,10 +239,10 @@ def upgrade() -> None:
             [{"name": name, "value": 999} for name in SEQUENCES],
         )
         op.execute(
-            "INSERT INTO points_ledger (org_id, entry_id, customer_id, program_id, kind, points, till_id,"
-            " request_id, created_at) SELECT org_id, 999 + ROW_NUMBER() OVER (ORDER BY org_id, customer_id,"
-            " program_id), customer_id, program_id, 'enrollment', loyalty_points, 0, '', enrolled_at"
-            " FROM loyalty_enrollment WHERE loyalty_points > 0"
+            "INSERT INTO points_ledger (org_id, entry_id, customer_id, program_id, kind, points, expires_at,"
+            " till_id, request_id, created_at) SELECT org_id, 999 + ROW_NUMBER() OVER (ORDER BY org_id,"
+            " customer_id, program_id), customer_id, program_id, 'enrollment', loyalty_points,"
+            " points_expire_at, 0, '', enrolled_at FROM loyalty_enrollment WHERE loyalty_points > 0"
         )
         op.execute(
             "UPDATE id_sequence SET value ="
