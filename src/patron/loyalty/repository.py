@@ -28,6 +28,17 @@ _CUSTOMER_AND_ACCOUNT = Q(
     " AND e.customer_id = c.customer_id AND e.program_id = :program_id"
     " WHERE c.org_id = :org_id AND c.customer_id = :customer_id"
 )
+# The same, and whether the customer already has a purchase with this bill number (a
+# purchase's duplicate check rides along instead of costing a round trip of its own).
+_CUSTOMER_ACCOUNT_AND_BILL = Q(
+    "SELECT c.loyalty_type, c.merged_into_id, "
+    + ", ".join(f"e.{c.strip()}" for c in _ACCOUNT_COLUMNS.split(","))
+    + ", EXISTS (SELECT 1 FROM loyalty_bill b WHERE b.org_id = c.org_id AND b.customer_id = c.customer_id"
+    " AND b.bill_number = :bill_number AND b.type = 'REGULAR')"
+    " FROM customer c LEFT JOIN loyalty_enrollment e ON e.org_id = c.org_id"
+    " AND e.customer_id = c.customer_id AND e.program_id = :program_id"
+    " WHERE c.org_id = :org_id AND c.customer_id = :customer_id"
+)
 _ADD_PURCHASES = Q(
     "UPDATE customer SET lifetime_purchases = lifetime_purchases + :amount"
     " WHERE org_id = :org_id AND customer_id = :customer_id"
@@ -139,6 +150,8 @@ class Holder:
 
     loyalty_type: str
     merged_into_id: int | None
+    # Whether a purchase with the bill number asked about is recorded (hold(bill_number=...)).
+    bill_taken: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,10 +224,11 @@ class LoyaltyRepository:
         self.tx = tx
 
     async def hold(
-        self, org_id: int, customer_id: int, program_id: int, now: datetime
+        self, org_id: int, customer_id: int, program_id: int, now: datetime, bill_number: str | None = None
     ) -> tuple[Holder, Account] | None:
         """Lock the customer and read its summary in the program (a fresh, unsaved one when
-        the customer is not enrolled yet); None when there is no such customer."""
+        the customer is not enrolled yet); None when there is no such customer. With a bill
+        number, `Holder.bill_taken` says whether a purchase of that number is recorded."""
         # PostgreSQL: the row lock first, in a statement of its own (a statement that waited
         # for a lock still reads other tables as of its start). SQLite's writer holds the
         # database: the read alone says whether the customer exists.
@@ -222,12 +236,21 @@ class LoyaltyRepository:
             "customer", org_id, "customer_id", customer_id
         ):
             return None
-        r = await self.tx.one(
-            _CUSTOMER_AND_ACCOUNT, org_id=org_id, customer_id=customer_id, program_id=program_id
-        )
+        if bill_number is None:
+            r = await self.tx.one(
+                _CUSTOMER_AND_ACCOUNT, org_id=org_id, customer_id=customer_id, program_id=program_id
+            )
+        else:
+            r = await self.tx.one(
+                _CUSTOMER_ACCOUNT_AND_BILL,
+                org_id=org_id,
+                customer_id=customer_id,
+                program_id=program_id,
+                bill_number=bill_number,
+            )
         if r is None:
             return None
-        holder = Holder(r[0], r[1])
+        holder = Holder(r[0], r[1], bill_number is not None and bool(r[-1]))
         if r[2] is None:
             return holder, Account(customer_id, program_id, exists=False, enrolled_at=now)
         return holder, account_from_row(customer_id, r, 2)

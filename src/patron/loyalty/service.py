@@ -73,10 +73,17 @@ async def customer_id_of(uow: UnitOfWork, ctx: RequestContext, who: CustomerAddr
 
 
 async def open_account(
-    uow: UnitOfWork, ctx: RequestContext, customer_id: int, program_id: int, now: datetime
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    customer_id: int,
+    program_id: int,
+    now: datetime,
+    *,
+    new_bill: str | None = None,
 ) -> Account:
-    """Hold the customer for the transaction and read its summary in the program."""
-    held = await uow.loyalty.hold(ctx.org_id, customer_id, program_id, now)
+    """Hold the customer for the transaction and read its summary in the program; with
+    `new_bill`, refuse a purchase whose bill number the customer already has (2003)."""
+    held = await uow.loyalty.hold(ctx.org_id, customer_id, program_id, now, new_bill)
     if held is None:
         raise NotFound(8015)
     holder, account = held
@@ -84,6 +91,8 @@ async def open_account(
         raise NotFound(8069, detail=f"Use customer id {holder.merged_into_id}.")
     if holder.loyalty_type != catalog.LOYALTY:
         raise RuleViolation(1013, detail="Only loyalty customers hold points.")
+    if holder.bill_taken:
+        raise Conflict(2003, x=new_bill)
     return account
 
 
@@ -144,11 +153,8 @@ async def record_transaction(uow: UnitOfWork, ctx: RequestContext, cmd: RecordTr
         raise InvalidInput(400, detail="billDate lies in the future.")
     program = program_of(ctx.config, cmd.program_id)
     customer_id = await customer_id_of(uow, ctx, cmd.customer)
-    account = await open_account(uow, ctx, customer_id, program.program_id, now)
-    totals = await uow.loyalty.bill_totals(ctx.org_id, customer_id, bill_number)
     if cmd.type == REGULAR:
-        if totals.regular_count:
-            raise Conflict(2003, x=bill_number)
+        account = await open_account(uow, ctx, customer_id, program.program_id, now, new_bill=bill_number)
         points = programs.earned(program, amount)
         entries = []
         if points > 0:
@@ -161,6 +167,8 @@ async def record_transaction(uow: UnitOfWork, ctx: RequestContext, cmd: RecordTr
         signed_amount = amount
         effect = SideEffect("awardedPoints", points)
     else:
+        account = await open_account(uow, ctx, customer_id, program.program_id, now)
+        totals = await uow.loyalty.bill_totals(ctx.org_id, customer_id, bill_number)
         if totals.regular_count == 0:
             raise RuleViolation(2004, x=bill_number)
         if totals.program_id != program.program_id:
