@@ -120,13 +120,6 @@ _BILL_TOTALS = Q(
     " FROM loyalty_bill WHERE org_id = :org_id AND customer_id = :customer_id AND bill_number = :bill_number"
     " GROUP BY type"
 )
-# Every credit of an account, and the credits due to expire by :at (the FIFO expiry).
-_CREDIT_SUMS = Q(
-    "SELECT COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0),"
-    " COALESCE(SUM(CASE WHEN points > 0 AND expires_at <= :at THEN points ELSE 0 END), 0)"
-    " FROM points_ledger WHERE org_id = :org_id AND customer_id = :customer_id AND program_id = :program_id"
-    " AND group_id IS NULL"
-)
 
 
 @dataclass(slots=True)
@@ -324,13 +317,3 @@ class LoyaltyRepository:
             returned_points=int(ret[2]) if ret else 0,
             returned_amount=money(ret[3]) if ret else Decimal(0),
         )
-
-    async def credit_sums(
-        self, org_id: int, customer_id: int, program_id: int, at: datetime
-    ) -> tuple[int, int]:
-        """(every credit, the credits due by `at`) of one account."""
-        r = await self.tx.one(
-            _CREDIT_SUMS, org_id=org_id, customer_id=customer_id, program_id=program_id, at=at
-        )
-        assert r is not None
-        return int(r[0]), int(r[1])
