@@ -158,7 +158,9 @@ async def test_a_key_past_its_day_is_new_again_and_pruned(client: OrgClient) -> 
         org_id=client.org_id,
         key=headers["Idempotency-Key"],
     )
-    assert await db.write(prune_expired, utcnow()) >= 1
+    # The in-process worker prunes too (every erasure pass): whichever gets there first, the
+    # key is gone, and a prune finds nothing more of it.
+    await db.write(prune_expired, utcnow())
     left = await rows(
         db,
         "SELECT idem_key FROM idempotency_key WHERE org_id = :org_id AND idem_key = :key",

@@ -145,6 +145,10 @@ def test_webhooks_add_and_list_follow_the_cli_contract(env: dict[str, str]) -> N
     assert refused.returncode == 1 and "PATRON_WEBHOOK_ALLOW_PRIVATE" in refused.stderr
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_events_tail_prints_recent_events_then_follows_new_ones(env: dict[str, str], tmp_path: Path) -> None:
     creds = json.loads(patron(env, "org", "create", "Acme", "--json").stdout)
     org = str(creds["orgId"])
@@ -166,6 +170,9 @@ def test_events_tail_prints_recent_events_then_follows_new_ones(env: dict[str, s
             stdout=sink,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            # Ctrl-C as a terminal sends it: a shell that started the tests in the background
+            # left SIGINT ignored, and an ignored signal stays ignored across exec.
+            preexec_fn=_default_sigint,
         )
     try:
         lines_reach(2)  # the two recent events: the tail is running
@@ -173,7 +180,12 @@ def test_events_tail_prints_recent_events_then_follows_new_ones(env: dict[str, s
         lines_reach(5)
     finally:
         os.killpg(tail.pid, signal.SIGINT)
-        tail.wait(timeout=10)
+        try:
+            tail.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            tail.kill()
+            tail.wait()
+            raise
     events = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(events) == 5 and {e["eventType"] for e in events} == {"customerAdded"}
     assert len({e["eventId"] for e in events}) == 5

@@ -207,31 +207,28 @@ async def test_purchases_repeat_with_an_idempotency_key(harness: Harness) -> Non
 _ = Q
 
 
-async def test_a_purchase_issues_only_the_statements_it_needs(harness: Harness) -> None:
-    """The lean path: hold the customer, read its summary with the duplicate-bill check in
-    the same statement, then write bill, entry, summary and purchases (held back into one
-    round trip on PostgreSQL). A redemption never reads the ledger."""
+async def test_a_purchase_issues_only_the_statements_it_needs(
+    harness: Harness, unscoped_queries: list[str]
+) -> None:
+    """The lean path, counted by the API itself (`x-patron-statements`, the statements of
+    one request): the login, the customer and its summary read with the duplicate-bill check
+    in one statement, and the writes (bill, entry, summary, purchases), which PostgreSQL
+    sends in one round trip between its BEGIN-with-the-row-lock and its COMMIT."""
+    from tests.api.test_auth_isolation import another_process, basic
+
     client = await loyalty_org(harness)
     cid, _ = await new_member(client)
-    seen: list[str] = []
+    async with another_process(harness, unscoped_queries, statement_header=True) as http:
 
-    def observe(dialect: str, text: str) -> None:  # every task: SQLite writes in its writer's
-        if "loyalty_" in text or "points_ledger" in text or text.startswith(("BEGIN", "COMMIT")):
-            seen.append(text)
+        async def count(path: str, body: dict[str, object]) -> int:
+            r = await http.post(path, json=body, headers=basic(client.username, client.password))
+            assert r.status_code == 200, r.text
+            return int(r.headers["x-patron-statements"])
 
-    observers = harness.app.state.db.observers
-    observers.append(observe)
-    try:
-        r = await purchase(client, cid, 250, "LEAN-1")
-        assert r.status_code == 200, r.text
-        purchase_statements, seen[:] = list(seen), []
-        r = await client.post("/v2/points/redeem", json={"customer": {"id": cid}, "points": 10})
-        assert r.status_code == 200, r.text
-    finally:
-        observers.remove(observe)
-    reads = [s for s in purchase_statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(reads) == 1 and "loyalty_bill" in reads[0] and "loyalty_enrollment" in reads[0], reads
-    if harness.engine == "postgresql":
-        # BEGIN with the row lock, the read, the held-back writes, COMMIT.
-        assert len(purchase_statements) == 4, purchase_statements
-    assert not any(s.lstrip().upper().startswith("SELECT") and "points_ledger" in s for s in seen), seen
+        def bill(n: int) -> dict[str, object]:
+            return {"type": "REGULAR", "billNumber": f"LEAN-{n}", "billAmount": 250, "customer": {"id": cid}}
+
+        await count("/v2/transactions", bill(0))  # this process reads the org's configuration once
+        assert await count("/v2/transactions", bill(1)) == (6 if harness.engine == "sqlite" else 5)
+        redeem = {"customer": {"id": cid}, "points": 10}
+        assert await count("/v2/points/redeem", redeem) == (4 if harness.engine == "sqlite" else 5)
