@@ -598,3 +598,37 @@ class LoginFailure(Base):
     client: Mapped[str] = mapped_column(String(64))
     failures: Mapped[int] = mapped_column(Integer)
     window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CustomerSubscription(Base):
+    """A customer's subscription status on one channel and priority in one source account;
+    a row exists once it was set (the default of a customer without one is in
+    docs/decisions.md, "Subscriptions")."""
+
+    __tablename__ = "customer_subscription"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "customer_id", "source", "account_id", "channel", "priority"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    source: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by_till_id: Mapped[int] = mapped_column(Id)
+
+
+class RateLimitWindow(Base):
+    """Requests of one operation counted per org and fixed window, shared by every serving
+    process (security/ratelimit.py)."""
+
+    __tablename__ = "rate_limit_window"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "operation", "window_start"),)
+
+    org_id: Mapped[int] = mapped_column(Id)
+    operation: Mapped[str] = mapped_column(String(100))
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    count: Mapped[int] = mapped_column(Integer)
