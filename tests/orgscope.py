@@ -63,6 +63,9 @@ CROSS_ORG: dict[str, str] = {
     "SELECT DISTINCT org_id FROM idempotency_key WHERE expires_at <= ? ORDER BY org_id LIMIT ?": (
         "idempotency/repository.py: which orgs hold expired keys (each is then pruned per org)"
     ),
+    "SELECT DISTINCT org_id FROM rate_limit_window WHERE window_start < ? ORDER BY org_id LIMIT ?": (
+        "security/ratelimit.py: which orgs hold closed rate-limit windows (each is then pruned per org)"
+    ),
 }
 
 _DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres"}

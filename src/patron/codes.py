@@ -74,6 +74,16 @@ MESSAGES: dict[int, str] = {
     2046: "membershipNumber must be 1 to 100 characters.",
     # `patron loyalty rebuild` (loyalty/rebuild.py).
     2095: "The points ledger holds an entry no summary can take ({x}); fix the ledger first.",
+    # Rate limits per org and operation (security/ratelimit.py).
+    2120: "Rate limit of {x} requests per hour reached for this operation.",
+    # Subscriptions (engagement/subscriptions.py, docs/engagement.md): the seed's 1101-1106
+    # and ours, 2100-2119.
+    1101: "Invalid channel type.",
+    1102: "Invalid priority type.",
+    1103: "Invalid scope.",
+    1106: "Invalid subscription status passed.",
+    2100: "subscriptions must list 1 to {x} entries.",
+    2101: "The channel {x} appears twice for one priority and source account in this request.",
     8007: "Unable to update. The identifier is already registered in the same source.",
     8008: "The new identifier already exists in the same source.",
     8009: "Unable to identify the customer. Customer id is invalid.",

@@ -17,7 +17,7 @@ from patron.api.edge import EdgeMiddleware
 from patron.api.http import JSONResponse
 from patron.api.openapi import PatronAPI
 from patron.api.routing import LeanRoute
-from patron.api.v2 import customers, groups, loyalty, loyalty_reads, partners, points
+from patron.api.v2 import customers, groups, loyalty, loyalty_reads, partners, points, subscriptions
 from patron.config import Settings
 from patron.db.engine import create_database
 from patron.logs import configure_logging
@@ -34,6 +34,7 @@ ROUTERS = (
     groups.router,
     loyalty_reads.router,
     customers.router,
+    subscriptions.router,
     loyalty.router,
     points.router,
     partners.router,

@@ -14,9 +14,9 @@ Intentional differences from the samples (decisions, see docs/decisions.md):
 - an identifier of a card is rendered with type "cardnumber", never "cardNumber"
   (003:L2369, L5053 write "cardNumber"; the requests and the enums write "cardnumber", I-17);
 - `loyaltyInfo.lifetimePurchases` is a JSON number (230 at 003:L2437, 24000.0 at L5112);
-- `embed=subscriptions` is refused with 400 (003:L2518-2567 shows it; there are no
-  subscriptions to answer from). The loyalty embeds (points, mlp, promotionalPoints,
-  expirySchedules, expiredPoints) are replayed with real figures in tests/loyalty/test_embeds.py.
+- the loyalty embeds (points, mlp, promotionalPoints, expirySchedules, expiredPoints) are
+  replayed with real figures in tests/loyalty/test_embeds.py, and `embed=subscriptions`
+  (003:L2518-2567) in tests/engagement/test_subscriptions.py.
 """
 
 from __future__ import annotations
@@ -352,9 +352,14 @@ async def test_fetch_details_embed_samples(client: OrgClient) -> None:
     mlp = sample(2574, 2609, MLP_FIXES)
     assert_shape({"loyaltyProgramDetails": r.json()["loyaltyProgramDetails"]}, mlp)
     assert [p["programId"] for p in r.json()["loyaltyProgramDetails"]] == [1016]
-    # subscriptions (L2518) is refused with 400 (decision), not answered with made-up data.
-    refused = await client.get(f"/v2/customers/{cid}", params={**params, "embed": "subscriptions"})
-    assert refused.status_code == 400 and codes(refused.json()) == [400]
+    # embed=subscriptions (L2518-2567): a new customer's defaults, every channel and priority
+    # of the sample (replayed item for item in tests/engagement/test_subscriptions.py).
+    r = await client.get(f"/v2/customers/{cid}", params={**params, "embed": "subscriptions"})
+    assert r.status_code == 200, r.text
+    items = r.json()["subscriptionInfo"]["subscriptions"]
+    assert {(i["channel"], i["priority"], i["type"]) for i in items} == {
+        (c, p, "OPTIN") for c in ("EMAIL", "SMS", "ANDROID", "IOS") for p in ("TRANS", "BULK")
+    }
 
 
 # --- Issue Card to an Existing Customer (003:L4335-4365) --------------------------------------

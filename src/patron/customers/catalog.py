@@ -66,7 +66,7 @@ EMBED_VALUES = (
     "CUSTOMERIMAGE",
 )
 # Embeds this release can answer from stored data; the others are refused, not faked.
-SUPPORTED_EMBEDS = ("points", "mlp", "promotionalPoints", "expirySchedules", "expiredPoints")
+SUPPORTED_EMBEDS = ("points", "subscriptions", "mlp", "promotionalPoints", "expirySchedules", "expiredPoints")
 
 
 def canonical_type(raw: str) -> str | None:

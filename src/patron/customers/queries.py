@@ -10,6 +10,7 @@ from patron.customers.addressing import customer_id_by_identifier, find_customer
 from patron.customers.commands import CustomerRef, SearchCustomers, SourceAccount
 from patron.customers.views import CustomerView, SearchPage
 from patron.db.uow import UnitOfWork
+from patron.engagement.subscriptions import Subscription, listing
 from patron.errors import InvalidInput, NotFound
 from patron.loyalty.reads import Embedded, embedded
 
@@ -29,6 +30,8 @@ class Details:
     embeds: tuple[str, ...]
     # What the loyalty embeds read beyond the record (loyalty/reads.py).
     loyalty: Embedded = field(default_factory=Embedded)
+    # embed=subscriptions: the statuses of the source account (engagement/subscriptions.py).
+    subscriptions: list[Subscription] = field(default_factory=list)
 
 
 def parse_embed(raw: str | None) -> tuple[str, ...]:
@@ -66,7 +69,10 @@ async def details(
     if not embeds:
         return Details(view, source, account, embeds)
     extra = await embedded(uow, ctx, view, embeds, by_identifier=ref.identifier is not None)
-    return Details(view, source, account, embeds, extra)
+    subscriptions: list[Subscription] = []
+    if "subscriptions" in embeds:
+        subscriptions = await listing(uow, ctx, view.customer_id, source, account)
+    return Details(view, source, account, embeds, extra, subscriptions)
 
 
 async def search(uow: UnitOfWork, ctx: RequestContext, cmd: SearchCustomers) -> SearchPage:

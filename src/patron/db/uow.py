@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from patron.customers.erasure_repository import ErasureRepository
 from patron.customers.repository import CustomerRepository
 from patron.db.tx import Tx
+from patron.engagement.subscriptions_repository import SubscriptionRepository
 from patron.events.outbox import OutboxRepository
 from patron.idempotency.repository import IdempotencyRepository
 from patron.loyalty.goodwill_repository import GoodwillRepository
@@ -42,6 +43,7 @@ class UnitOfWork:
         "orgs",
         "outbox",
         "partners",
+        "subscriptions",
         "transfers",
         "tx",
         "webhooks",
@@ -67,6 +69,7 @@ class UnitOfWork:
         self.transfers = TransferRepository(tx)
         self.goodwill = GoodwillRepository(tx)
         self.groups = GroupRepository(tx)
+        self.subscriptions = SubscriptionRepository(tx)
 
     @property
     def dialect(self) -> str:

@@ -6,9 +6,8 @@ outbox builds every payload through this registry, so recording an event that is
 registered fails (a programming error, `UnregisteredEvent`), and a webhook endpoint may
 subscribe only to registered names (webhooks/service.py refuses any other with a 400).
 
-The seeds name more events (customerSubscription) whose triggers are later work; each
-is registered by the change that wires its trigger. Their seed samples wait as contract
-fixtures in tests/fixtures/events/.
+Every event the seeds name is registered here; a new one is registered by the change that
+wires its trigger, with its seed samples as contract fixtures in tests/fixtures/events/.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from patron.engagement.subscription_events import CustomerSubscriptionChanged, subscription_envelope
 from patron.events.domain import CustomerAdded, CustomerUpdated, DomainEvent
 from patron.events.payloads import envelope
 from patron.loyalty.group_events import (
@@ -133,6 +133,13 @@ REGISTRY: Mapping[str, EventSpec] = _registry(
         SupplementaryMembershipExpiryReminder,
         reminder_envelope,
         "the scheduler: a SUPPLEMENTARY membership expires within its program's expiryReminderDays",
+    ),
+    EventSpec(
+        "customerSubscription",
+        CustomerSubscriptionChanged,
+        subscription_envelope,
+        "POST /v2/customers/{customerId}/subscriptions (Update Subscription Details) changes a status;"
+        " one event per changed channel, priority and source account",
     ),
 )
 EVENT_NAMES: tuple[str, ...] = tuple(REGISTRY)

@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 import phonenumbers
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from patron.customers.catalog import DEFAULT_MULTI_ACCOUNT, SOURCES
+from patron.security import ratelimit
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 
@@ -171,6 +172,17 @@ class OrgConfig(_ConfigModel):
     # The coupon series a registration issues one coupon of (coupons come with their
     # series; until then only null is accepted).
     coupon_on_registration: int | None = None
+    # Requests per hour per operation, overriding security/ratelimit.py's DEFAULT_LIMITS;
+    # keys are the seed operation names that are limited.
+    rate_limits_per_hour: dict[str, StrictInt] = Field(default_factory=dict)
+
+    @field_validator("rate_limits_per_hour")
+    @classmethod
+    def _rate_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        problems = ratelimit.config_problems(value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
     @field_validator("default_phone_region")
     @classmethod

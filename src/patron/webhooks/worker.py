@@ -28,6 +28,7 @@ from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
 from patron.idempotency.service import prune_expired
 from patron.scheduler import run_due
+from patron.security import ratelimit
 from patron.webhooks.client import DeliveryClient
 from patron.webhooks.delivery import Outcome, post, sign
 from patron.webhooks.repository import (
@@ -115,8 +116,8 @@ class DeliveryWorker:
             self._client.close()
 
     async def _erase_when_due(self, stop: asyncio.Event) -> None:
-        """Erase the personal data of customers whose erasure request fell due, and forget
-        idempotency keys past their day."""
+        """Erase the personal data of customers whose erasure request fell due, forget
+        idempotency keys past their day and closed rate-limit windows."""
         while not stop.is_set():
             try:
                 if await erase_due(self.db, utcnow()):
@@ -127,6 +128,10 @@ class DeliveryWorker:
                 await self.db.write(prune_expired, utcnow())
             except Exception:
                 log.exception("pruning idempotency keys failed; it runs again")
+            try:
+                await self.db.write(ratelimit.prune_closed, utcnow())
+            except Exception:
+                log.exception("pruning rate-limit windows failed; it runs again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.erasure_poll_seconds)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Query
 
 from patron.api.deps import Ctx, Db
 from patron.api.http import JSONResponse, parse_int, path_id
+from patron.api.ratelimits import count_request
 from patron.api.routing import LeanRoute
 from patron.api.v2 import render, schemas
 from patron.api.v2.loyalty import side_effect_items
@@ -30,6 +31,7 @@ from patron.customers.identifiers import Changed, change_identifiers
 from patron.customers.register import Registered, apply_registration, plan_registration
 from patron.customers.service import Updated, update, update_status
 from patron.errors import InvalidInput
+from patron.security import ratelimit
 
 router = APIRouter(prefix="/v2/customers", tags=["customers"], route_class=LeanRoute)
 
@@ -244,6 +246,11 @@ async def update_by_id(
 @router.post(
     "/{customerId}/changeIdentifier",
     summary="Update Customer Identifiers/Issue Card",
+    description=(
+        "Adds and removes a customer's identifiers and cards. A call that adds a card is an"
+        " Issue Card and counts against the org's hourly rate limit of that operation"
+        " (1,000 unless `rateLimitsPerHour` says otherwise; 429 with Retry-After past it)."
+    ),
     response_model=schemas.IdentifiersChanged,
     responses=errors(*BODY, 404, 409, 422),
     openapi_extra={
@@ -254,6 +261,7 @@ async def change_customer_identifiers(
     customerId: str,
     body: Annotated[ChangeIdentifierBody, Body()],
     write: Write,
+    db: Db,
     ctx: Ctx,
     source: Source = None,
     accountId: Account = None,
@@ -270,6 +278,8 @@ async def change_customer_identifiers(
         add,
         tuple(i.command() for i in body.remove),
     )
+    if any(catalog.canonical_type(str(i.type)) == catalog.CARD for i in add):
+        await count_request(db, ctx, ratelimit.ISSUE_CARD)  # only card issues are limited
     return await write(ctx, change_identifiers, ctx, cmd, render=_identifiers_changed)
 
 

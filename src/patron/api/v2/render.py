@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from patron.customers import catalog
 from patron.customers.queries import Details
 from patron.customers.views import CardView, CustomerView, EnrollmentView, ProfileView, SearchPage, TillRef
+from patron.engagement.subscriptions import Subscription
 from patron.errors import Warning_
 from patron.loyalty import programs
 from patron.loyalty.partners_repository import Membership
@@ -384,6 +385,8 @@ def customer_json(details: Details, config: OrgConfig, *, by_identifier: bool) -
     embeds, extra = details.embeds, details.loyalty
     if "points" in embeds:
         body["pointsSummary"] = _points_summary(view, extra, config)
+    if "subscriptions" in embeds:
+        body["subscriptionInfo"] = {"subscriptions": subscriptions_json(details.subscriptions)}
     if "mlp" in embeds:
         body["loyaltyProgramDetails"] = _program_details(view, extra, config, by_identifier)
         if by_identifier:
@@ -428,3 +431,8 @@ def search_json(page: SearchPage, limit: int, offset: int) -> dict[str, Any]:
         "warnings": [],
         "errors": [],
     }
+
+
+def subscriptions_json(items: Sequence[Subscription]) -> list[dict[str, Any]]:
+    """Statuses as Retrieve Subscription Details and embed=subscriptions show them."""
+    return [{"channel": s.channel, "priority": s.priority, "type": s.status} for s in items]

@@ -51,7 +51,10 @@ _ERRORS: dict[int, str] = {
     409: "The write would break a uniqueness rule.",
     413: "The request body is larger than the server accepts (PATRON_MAX_BODY_BYTES).",
     422: "A business rule refuses the change.",
-    429: "Too many failed logins for this username.",
+    429: (
+        "Too many failed logins for this username, or (code 2120) the org's hourly rate limit"
+        " for the operation is reached; Retry-After says when to retry."
+    ),
     500: "Internal error; the request changed nothing.",
 }
 _HEADERS: dict[int, dict[str, Any]] = {
@@ -359,6 +362,20 @@ class Card(Out):
     transaction_not_allowed: bool
 
 
+class SubscriptionItem(Out):
+    """One channel and priority: OPTIN (subscribed) or OPTOUT (003:L2523-2565)."""
+
+    channel: str
+    priority: str
+    type: str
+
+
+class SubscriptionInfo(Out):
+    """embed=subscriptions (003:L2518-2567): the statuses of the request's source account."""
+
+    subscriptions: list[SubscriptionItem]
+
+
 class CustomerDetails(Out):
     """Fetch Customer Details (by User ID); `loyaltyProgramDetails` with `embed=mlp`."""
 
@@ -370,6 +387,7 @@ class CustomerDetails(Out):
     extended_fields: dict[str, Any]
     # The embed blocks, each present only when its embed value is asked for.
     points_summary: PointsSummary | None = None
+    subscription_info: SubscriptionInfo | None = None
     loyalty_program_details: Sequence[ProgramDetails] = Field(default_factory=list)
     promotional_points: PromotionalPoints | None = None
     expiry_schedules: list[ProgramExpiries] = Field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Engagement: what a customer agreed to receive (subscriptions per channel and priority)."""

@@ -1,0 +1,1 @@
+"""Tests of engagement: subscriptions, and the rate limits of the engagement operations."""
