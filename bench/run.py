@@ -70,6 +70,12 @@ PROBES = 3  # requests per scenario that read x-patron-statements before the loa
 # through them never hits that cache, as a till serving a real customer base rarely would.
 LOOKUP_KEYS = 5_000
 SEARCH_PAGE = 100  # the search API's largest page
+# Coupons (bench/loyalty_config.json's couponSeries): issues go to up to COUPON_BODIES
+# customers in turn; redemptions cycle over COUPON_POOL coupons of the reusable series.
+COUPON_SERIES = 11
+REUSABLE_SERIES = 13
+COUPON_BODIES = 20_000
+COUPON_POOL = 1_000
 
 # Targets (issue 7, section 3): stated for the default load shapes below.
 TARGET_CONNECTIONS = 32
@@ -126,7 +132,13 @@ def millions(entries: int) -> str:
 
 def method_of(scenario: str) -> str:
     """The HTTP method a scenario sends, which picks the bare figure it is compared with."""
-    return {"register": "POST", "update": "PUT", "purchase": "POST"}.get(scenario, "GET")
+    return {
+        "register": "POST",
+        "update": "PUT",
+        "purchase": "POST",
+        "coupon issue": "POST",
+        "coupon redeem": "POST",
+    }.get(scenario, "GET")
 
 
 # Settings and the log ---------------------------------------------------------------------
@@ -343,6 +355,14 @@ def purchase_body(bill_number: str, cents: int, customer_id: int) -> bytes:
         f'{{"type":"REGULAR","billNumber":"{bill_number}","billAmount":{cents // 100}.{cents % 100:02d},'
         f'"customer":{{"id":{customer_id}}}}}'
     ).encode()
+
+
+def coupon_issue_body(series_id: int, customer_id: int) -> bytes:
+    return json.dumps({"seriesId": series_id, "customer": {"id": customer_id}}).encode()
+
+
+def coupon_redeem_body(code: str, customer_id: int) -> bytes:
+    return json.dumps({"code": code, "customer": {"id": customer_id}, "billNumber": "BENCH"}).encode()
 
 
 def update_path(customer_id: int) -> str:
@@ -738,6 +758,7 @@ class Bench:
                     self._loyalty_reads(at, auth, loaded, entries)
                     if step == len(s.ledger_entries) - 1:
                         self._purchases(at, auth, loaded, entries)
+                        self._coupons(at, auth, loaded)
                 finally:
                     self.procs.stop_server(server)
         finally:
@@ -790,7 +811,36 @@ class Bench:
         )
         self._loyalty_target(row, "purchase", entries)
 
+    def _coupons(self, at: Served, auth: str, loaded: Loaded) -> None:
+        """POST /v2/coupons/issue (series 11 to a random loaded customer) and POST
+        /v2/coupons/redeem (lua/bodies.lua). The redemptions cycle over coupons issued first,
+        untimed, of series 13, which allows any number of redemptions, so every request is a
+        full redemption (the conditional count and the redemption row) however long the run."""
+        ids = list(range(loaded.first_customer, loaded.last_customer + 1))
+        random.Random(11).shuffle(ids)
+        ids = ids[:COUPON_BODIES]
+        issues = [coupon_issue_body(COUPON_SERIES, customer_id) for customer_id in ids]
+        env = {"BENCH_AUTH": auth, "BENCH_PATH": "/v2/coupons/issue"}
+        env["BENCH_BODIES_FILE"] = str(self._lines_file(f"coupon-issue-{at.engine}", issues))
+        probes = [Call("POST", "/v2/coupons/issue", body) for body in issues[:PROBES]]
+        self.closed(at, "coupon issue", "bodies.lua", env, probes=probes, auth=auth)
+        pool = []
+        for customer_id in ids[:COUPON_POOL]:
+            answer = post_json(
+                at.server, "/v2/coupons/issue", coupon_issue_body(REUSABLE_SERIES, customer_id), auth
+            )
+            pool.append(coupon_redeem_body(str(answer["coupon"]["couponCode"]), customer_id))
+        env = {"BENCH_AUTH": auth, "BENCH_PATH": "/v2/coupons/redeem"}
+        env["BENCH_BODIES_FILE"] = str(self._lines_file(f"coupon-redeem-{at.engine}", pool))
+        probes = [Call("POST", "/v2/coupons/redeem", body) for body in pool[:PROBES]]
+        self.closed(at, "coupon redeem", "bodies.lua", env, probes=probes, auth=auth)
+
     # Helpers --------------------------------------------------------------------------
+
+    def _lines_file(self, name: str, bodies: Sequence[bytes]) -> Path:
+        path = self.workdir / f"bodies-{name}.txt"
+        path.write_bytes(b"\n".join(bodies) + b"\n")
+        return path
 
     def _paths_file(self, name: str, paths: Sequence[str]) -> Path:
         path = self.workdir / f"paths-{name}.txt"
@@ -927,6 +977,13 @@ def settle(server: Server, database_pid: int | None, idle_cores: float = 0.2, ti
         if (busy() - before) / 0.25 < idle_cores:
             return
     log(f"{server.name} still busy {timeout:.0f} s after the warm-up; measuring anyway")
+
+
+def post_json(server: Server, path: str, body: bytes, auth: str) -> Any:
+    headers = {"Authorization": auth, "Content-Type": "application/json"}
+    request = urllib.request.Request(server.base_url + path, data=body, method="POST", headers=headers)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
 
 
 def get_json(server: Server, path: str, auth: str) -> Any:
@@ -1238,7 +1295,7 @@ def print_loyalty(bench: Bench) -> None:
         "per core used (req/s / cores the server and its database used; steadier when others take the CPU):"
     )
     for row in bench.rows:
-        if row.engine not in loyalty or not row.scenario.startswith(("loyalty read", "purchase")):
+        if row.engine not in loyalty or not row.scenario.startswith(("loyalty read", "purchase", "coupon")):
             continue
         mine = per_core(row)
         bare = per_core(row.bare) if row.bare else 0.0

@@ -100,6 +100,7 @@ async def harness(request: pytest.FixtureRequest, unscoped_queries: list[str]) -
         webhook_poll_seconds=0.05,
         webhook_lease_seconds=10.0,
         erasure_poll_seconds=0.2,
+        image_store=str(tmp / "images"),
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):

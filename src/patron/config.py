@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # base64. Without it, a key file is created on first use (keep it with the database).
     secret_key: str | None = None
     secret_key_file: Path = Path("var/secret.key")
+    # Where customer images are kept (engagement/image_store.py): a directory (a path or a
+    # file:// URL; default var/images, beside the default database and key file), or an
+    # S3-compatible bucket, `s3://bucket/prefix?endpoint=https://host:9000&region=...`, with
+    # credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN).
+    image_store: str = "var/images"
 
     # Webhook delivery.
     worker_enabled: bool = True  # `patron run` also delivers; `patron worker` adds workers

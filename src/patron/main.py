@@ -17,7 +17,19 @@ from patron.api.edge import EdgeMiddleware
 from patron.api.http import JSONResponse
 from patron.api.openapi import PatronAPI
 from patron.api.routing import LeanRoute
-from patron.api.v2 import customers, groups, loyalty, loyalty_reads, partners, points, subscriptions
+from patron.api.v2 import (
+    change_requests,
+    coupons,
+    customers,
+    groups,
+    images,
+    loyalty,
+    loyalty_reads,
+    partners,
+    points,
+    referrals,
+    subscriptions,
+)
 from patron.config import Settings
 from patron.db.engine import create_database
 from patron.logs import configure_logging
@@ -33,6 +45,10 @@ from patron.webhooks.worker import DeliveryWorker
 ROUTERS = (
     groups.router,
     loyalty_reads.router,
+    coupons.router,
+    referrals.router,
+    change_requests.router,
+    images.router,
     customers.router,
     subscriptions.router,
     loyalty.router,

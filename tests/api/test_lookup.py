@@ -140,7 +140,7 @@ async def test_details_by_identifier_refuse_names_this_operation_lacks(client: O
     assert r.status_code == 400 and codes(r.json()) == [8013]
 
 
-@pytest.mark.parametrize("embed", ["nonsense", "CUSTOMERIMAGE"])
+@pytest.mark.parametrize("embed", ["nonsense", "customerimage", "points,nonsense"])
 async def test_embeds_that_cannot_be_answered_are_refused(client: OrgClient, embed: str) -> None:
     cid, *_ = await registered(client)
     r = await client.get(f"/v2/customers/{cid}", params={"source": "INSTORE", "embed": embed})

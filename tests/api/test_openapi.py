@@ -52,6 +52,10 @@ ANSWER_422 = {
 # The bulk operations take and answer JSON arrays, as seed 003 shows (003:L610, L839, L1577,
 # L1678): their body and 200 answer are arrays of objects; every other is an object.
 ARRAYS = {"POST /v2/customers/bulk", "PUT /v2/customers/bulk"}
+# Set Customer Image takes the seed's multipart/form-data upload (003:L3773-3775); the image
+# bytes route answers the image itself (200) or nothing (304); their errors are JSON as usual.
+MULTIPART = {"POST /v2/customers/{userId}/setImage"}
+BINARY = {"GET /v2/customers/{userId}/images/{fileHandle}"}
 
 
 async def _document(harness: Harness) -> dict[str, Any]:
@@ -129,12 +133,20 @@ async def test_every_answer_declares_an_object_schema(client: OrgClient) -> None
         assert {"500"} <= statuses
         if path != "/health":
             assert {"401", "429"} <= statuses, f"{method} {path}"
-        if "requestBody" in operation:
+        if f"{method} {path}" in MULTIPART:
+            assert {"400", "408", "413"} <= statuses, f"{method} {path}"
+            schema = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+            assert schema["required"] == ["file"] and schema["properties"]["file"]["format"] == "binary"
+        elif "requestBody" in operation:
             assert {"400", "408", "413"} <= statuses, f"{method} {path}"
             body = operation["requestBody"]["content"]["application/json"]["schema"]
             kind = "array" if f"{method} {path}" in ARRAYS else "object"
             assert set(body) == {"$ref"} and _resolve(document, body["$ref"])["type"] == kind
         for status, answer in operation["responses"].items():
+            if f"{method} {path}" in BINARY and status in ("200", "304"):
+                images = {"image/jpeg", "image/png", "image/webp"} if status == "200" else set()
+                assert set(answer.get("content", {})) == images, f"{method} {path} {status}"
+                continue
             schema = answer["content"]["application/json"]["schema"]
             assert set(schema) == {"$ref"}, f"{method} {path} {status}: {schema}"
             kind = "array" if f"{method} {path}" in ARRAYS and status == "200" else "object"

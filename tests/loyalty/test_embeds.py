@@ -330,7 +330,7 @@ async def test_every_loyalty_embed_at_once_and_none_without_embed(harness: Harne
     assert by_id["pointsSummary"]["loyaltyPoints"] == 105
     plain = await ok(await client.get(f"/v2/customers/{cid}", params={"source": "ALL"}))
     assert not LOYALTY_BLOCKS & set(plain)  # EMB-3
-    for embed in ("CUSTOMERIMAGE", "mlp,nonsense"):  # subscriptions: tests/engagement
+    for embed in ("nonsense", "mlp,nonsense"):  # the embeds of issue 10: tests/engagement
         r = await client.get(f"/v2/customers/{cid}", params={"source": "ALL", "embed": embed})
         assert r.status_code == 400 and codes(r.json()) == [400], embed
 

@@ -65,8 +65,6 @@ EMBED_VALUES = (
     "expiredPoints",
     "CUSTOMERIMAGE",
 )
-# Embeds this release can answer from stored data; the others are refused, not faked.
-SUPPORTED_EMBEDS = ("points", "subscriptions", "mlp", "promotionalPoints", "expirySchedules", "expiredPoints")
 
 
 def canonical_type(raw: str) -> str | None:

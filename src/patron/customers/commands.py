@@ -65,6 +65,8 @@ class RegisterCustomer:
     associated_with: str | None = None
     create_date: datetime | None = None
     enrollments: tuple[EnrollmentInput, ...] = ()
+    # The referrer's referral code (engagement/referrals.py); empty or None: none.
+    referral_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from patron.customers.domain import FieldChange
 from patron.customers.history import record_changes
 from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
+from patron.engagement.image_store import ImageStore
 from patron.events.domain import CustomerUpdated, StatusChange
 from patron.orgs.config import OrgConfig
 
@@ -42,21 +43,33 @@ async def _due(uow: UnitOfWork, now: datetime, limit: int) -> list[tuple[int, in
     return await uow.erasures.due(now, limit)
 
 
-async def erase_due(db: Database, now: datetime, *, limit: int = 100) -> int:
+async def erase_due(
+    db: Database, now: datetime, *, limit: int = 100, images: ImageStore | None = None
+) -> int:
     """Erase every customer whose request is due; returns how many were erased.
 
     The due requests are read across orgs: a small queue table with no index but its key,
     scanned once per pass (like a job queue), so the pass costs one query however many
-    orgs there are.
+    orgs there are. The bytes of the customer's images leave the image store once the
+    erasure has committed (a crash in between leaves files no row names: never served,
+    and found by the sweep docs/engagement.md describes).
     """
     erased = 0
     for org_id, customer_id, reason in await db.read(_due, now, limit):
-        erased += await db.write(erase, org_id, customer_id, reason, now)
+        gone: list[str] = []
+        erased += await db.write(erase, org_id, customer_id, reason, now, gone)
+        if images is not None:
+            for key in gone:
+                await images.delete(key)
     return erased
 
 
-async def erase(uow: UnitOfWork, org_id: int, customer_id: int, reason: str, now: datetime) -> int:
-    """Erase one customer's personal data now; 0 if the request no longer applies."""
+async def erase(
+    uow: UnitOfWork, org_id: int, customer_id: int, reason: str, now: datetime, gone: list[str] | None = None
+) -> int:
+    """Erase one customer's personal data now; 0 if the request no longer applies. The
+    storage keys of the customer's images are added to `gone` for the caller to delete
+    from the image store after commit."""
     org = await uow.orgs.get(org_id)
     core = await uow.customers.core(org_id, customer_id, lock=True)
     await cancel_erasure(uow, org_id, customer_id)
@@ -66,6 +79,8 @@ async def erase(uow: UnitOfWork, org_id: int, customer_id: int, reason: str, now
     names = series_names(config)
     if core.status_label != config.pending_deletion_label:
         return 0
+    if gone is not None:
+        gone.extend(await uow.images.storage_keys(org_id, customer_id))
     # The customer's cards retire with their data: a card number is an identifier too.
     await uow.erasures.wipe(org_id, customer_id, now, list(KEPT_FIELDS))
     await _redact_events(uow, org_id, customer_id)

@@ -23,6 +23,7 @@ from patron.customers.views import CustomerView, IdentifierView, ProfileView, Ti
 from patron.db.base import utcnow
 from patron.db.tx import IntegrityError
 from patron.db.uow import UnitOfWork
+from patron.engagement import change_log
 from patron.errors import Conflict, InvalidInput, NotFound, RuleViolation, Warning_
 from patron.events.domain import CustomerUpdated
 
@@ -33,9 +34,17 @@ CHANGE_CODES = {"mobile": 8056, "email": 8055, "externalId": 8064}
 class Changed:
     customer_id: int
     warnings: list[Warning_]
+    # The change request waiting for approval (identifierChangeApproval); nothing changed yet.
+    pending_request: int | None = None
 
 
-async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeIdentifiers) -> Changed:
+async def change_identifiers(
+    uow: UnitOfWork, ctx: RequestContext, cmd: ChangeIdentifiers, *, approving: int | None = None
+) -> Changed:
+    """Add and remove identifiers (merging into another customer where one is held there),
+    recorded as an APPROVED change request; when the org wants identifier changes approved,
+    only check the change and record it PENDING (`approving`: the request being approved,
+    engagement/change_requests.py)."""
     source, account = resolve_account(ctx.config, cmd.where)
     if not cmd.add and not cmd.remove:
         raise InvalidInput(400, detail="Pass add or remove.")
@@ -82,6 +91,14 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
             plans.append(plan)
 
     now = utcnow()
+    add_pairs = [(a.type, a.value) for a in adds]
+    remove_pairs = [(r.type, r.value) for r in removes]
+    if approving is None and ctx.config.identifier_change_approval:
+        _check_primary(ctx, core.loyalty_type, view.profiles, source, account, adds, removes, survivors)
+        request_id = await change_log.pending(
+            uow, ctx, cmd, where=(source, account), adds=add_pairs, removes=remove_pairs, now=now
+        )
+        return Changed(cid, [*warnings, Warning_.of(2160, x=request_id)], request_id)
     till = TillRef(ctx.actor.till_id, ctx.actor.code, ctx.actor.name)
     remember_till(ctx.org_id, till)
     changes: list[FieldChange] = []
@@ -119,10 +136,7 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
         for p in profiles
     ]
 
-    remaining = {i.type for p in profiles for i in p.identifiers}
-    primary = ctx.config.primary_identifier
-    if core.loyalty_type == catalog.LOYALTY and primary not in remaining and not survivors:
-        raise RuleViolation(1041, detail=f"A loyalty customer keeps a {primary}.")
+    _check_primary(ctx, core.loyalty_type, profiles, source, account, [], [], survivors)
 
     core = replace(core, updated_at=now, updated_by_till_id=till.till_id, version=core.version + 1)
     if survivors:
@@ -142,8 +156,42 @@ async def change_identifiers(uow: UnitOfWork, ctx: RequestContext, cmd: ChangeId
         )
     await record_changes(uow, ctx, result.customer_id, "IDENTIFIER", changes, now)
     await repo.rewrite_terms(ctx.org_id, result.customer_id, result.profiles)
+    if approving is None:
+        await change_log.applied(
+            uow,
+            ctx,
+            customer_id=result.customer_id,
+            where=(source, account),
+            adds=add_pairs,
+            removes=remove_pairs,
+            now=now,
+            merged_customer_id=cid if result.customer_id != cid else None,
+        )
     uow.record(CustomerUpdated(result, ctx.actor, source, account, now, ctx.request_id, tuple(changes)))
     return Changed(result.customer_id, warnings)
+
+
+def _check_primary(
+    ctx: RequestContext,
+    loyalty_type: str,
+    profiles: Iterable[ProfileView],
+    source: str,
+    account: str,
+    adds: list[CleanIdentifier],
+    removes: list[CleanIdentifier],
+    survivors: set[int],
+) -> None:
+    """A loyalty customer keeps its primary identifier, unless it merges into another."""
+    removed = {(r.type, r.value) for r in removes}
+    remaining = {
+        i.type
+        for p in profiles
+        for i in p.identifiers
+        if not (p.source == source and p.account_id == account and (i.type, i.value) in removed)
+    } | {a.type for a in adds}
+    primary = ctx.config.primary_identifier
+    if loyalty_type == catalog.LOYALTY and primary not in remaining and not survivors:
+        raise RuleViolation(1041, detail=f"A loyalty customer keeps a {primary}.")
 
 
 def _dedupe(items: Iterable[CleanIdentifier]) -> list[CleanIdentifier]:

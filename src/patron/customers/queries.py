@@ -10,6 +10,8 @@ from patron.customers.addressing import customer_id_by_identifier, find_customer
 from patron.customers.commands import CustomerRef, SearchCustomers, SourceAccount
 from patron.customers.views import CustomerView, SearchPage
 from patron.db.uow import UnitOfWork
+from patron.engagement.images import ImageVersion
+from patron.engagement.images import listing as image_listing
 from patron.engagement.subscriptions import Subscription, listing
 from patron.errors import InvalidInput, NotFound
 from patron.loyalty.reads import Embedded, embedded
@@ -32,22 +34,18 @@ class Details:
     loyalty: Embedded = field(default_factory=Embedded)
     # embed=subscriptions: the statuses of the source account (engagement/subscriptions.py).
     subscriptions: list[Subscription] = field(default_factory=list)
+    # embed=CUSTOMERIMAGE: the customer's image at its latest version (engagement/images.py).
+    images: list[ImageVersion] = field(default_factory=list)
 
 
 def parse_embed(raw: str | None) -> tuple[str, ...]:
-    """Split an embed list; refuse unknown values and those this release cannot answer."""
+    """Split an embed list; refuse unknown values."""
     if not raw:
         return ()
     wanted = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
     for value in wanted:
         if value not in catalog.EMBED_VALUES:
             raise InvalidInput(400, detail=f"embed must be among {', '.join(catalog.EMBED_VALUES)}.")
-        if value not in catalog.SUPPORTED_EMBEDS:
-            raise InvalidInput(
-                400,
-                detail=f"embed={value} is not available yet; supported: "
-                f"{', '.join(catalog.SUPPORTED_EMBEDS)}.",
-            )
     return wanted
 
 
@@ -72,7 +70,8 @@ async def details(
     subscriptions: list[Subscription] = []
     if "subscriptions" in embeds:
         subscriptions = await listing(uow, ctx, view.customer_id, source, account)
-    return Details(view, source, account, embeds, extra, subscriptions)
+    pictures = await image_listing(uow, ctx, view.customer_id) if "CUSTOMERIMAGE" in embeds else []
+    return Details(view, source, account, embeds, extra, subscriptions, pictures)
 
 
 async def search(uow: UnitOfWork, ctx: RequestContext, cmd: SearchCustomers) -> SearchPage:

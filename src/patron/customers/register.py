@@ -33,6 +33,9 @@ from patron.customers.views import CardView, CustomerView, IdentifierView, Profi
 from patron.db.base import utcnow
 from patron.db.tx import IntegrityError
 from patron.db.uow import UnitOfWork
+from patron.engagement import change_log
+from patron.engagement.coupons import ISSUED_ON_REGISTRATION, coupon_effect, issue_in
+from patron.engagement.referrals import after_registration, before_registration
 from patron.errors import Conflict, InvalidInput, Warning_
 from patron.events.domain import CustomerAdded, CustomerUpdated
 from patron.loyalty.service import SideEffect, enroll
@@ -161,15 +164,34 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
                 )
                 prepared.cards.append(card)
                 warnings.extend(card_warnings)
+    # The referrer (held now: its id is lower than the new customer's), if any.
+    referral = await before_registration(
+        uow, ctx, cmd.referral_code, pairs, merging_into=holder, warnings=warnings
+    )
 
     try:
         if targets:
             customer_id = targets.pop()
             await _merge_into(uow, ctx, customer_id, profiles, custom, extended, cmd, now)
+            # The merge is a change request of the record it joined (APPROVED at once).
+            await change_log.applied(
+                uow,
+                ctx,
+                customer_id=customer_id,
+                where=(profiles[0].source, profiles[0].account_id),
+                adds=[(i.type, i.value) for p in profiles for i in p.identifiers],
+                removes=[],
+                now=now,
+                merge=True,
+            )
             await uow.flush()
             warnings.insert(0, Warning_.of(8050))
             return Registered(customer_id, warnings)
         customer_id, effects = await _create(uow, ctx, cmd, profiles, custom, extended, registered_at, now)
+        if referral is not None:
+            effects.extend(
+                await after_registration(uow, ctx, referral, customer_id, cmd.loyalty_type, now, warnings)
+            )
         await uow.flush()
     except IntegrityError as exc:
         # A concurrent writer claimed an identifier first (PostgreSQL without the lock held
@@ -272,6 +294,11 @@ async def _create(
     effects = await enroll(
         uow, ctx, customer_id, enrollments, loyalty_type=cmd.loyalty_type, registering=True, now=now
     )
+    if ctx.config.coupon_on_registration is not None:
+        coupon = await issue_in(
+            uow, ctx, customer_id, ctx.config.coupon_on_registration, now, issued_for=ISSUED_ON_REGISTRATION
+        )
+        effects.append(coupon_effect(coupon))
     src, acc = first.source, first.account_id
     changes.append(FieldChange("loyaltyType", "StandardField", None, cmd.loyalty_type, src, acc))
     changes.append(FieldChange("status", "StandardField", None, ctx.config.initial_status_label, src, acc))

@@ -255,11 +255,14 @@ class LoyaltyBill(Base):
     __table_args__ = (
         PrimaryKeyConstraint("org_id", "bill_id"),
         Index(None, "org_id", "customer_id", "bill_number"),
+        # Retro requests find a bill by its number (engagement/retro.py).
+        Index(None, "org_id", "bill_number"),
     )
 
     org_id: Mapped[int] = mapped_column(Id)
     bill_id: Mapped[int] = mapped_column(Id)
-    customer_id: Mapped[int] = mapped_column(Id)
+    # NULL: a purchase recorded without a customer, until a retro request attaches it.
+    customer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     program_id: Mapped[int] = mapped_column(Id)
     type: Mapped[str] = mapped_column(String(20))
     bill_number: Mapped[str] = mapped_column(String(100))
@@ -632,3 +635,250 @@ class RateLimitWindow(Base):
     operation: Mapped[str] = mapped_column(String(100))
     window_start: Mapped[datetime] = mapped_column(UtcDateTime)
     count: Mapped[int] = mapped_column(Integer)
+
+
+# Coupons (engagement/coupons.py) -------------------------------------------------------------
+
+
+class Coupon(Base):
+    """A coupon of a series issued to one customer: the series' terms as they were at issue,
+    its code (unique in the org) and how often it was redeemed."""
+
+    __tablename__ = "coupon"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "coupon_id"),
+        UniqueConstraint("org_id", "code"),
+        Index(None, "org_id", "customer_id", "issued_at"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    coupon_id: Mapped[int] = mapped_column(Id)
+    code: Mapped[str] = mapped_column(String(20))
+    series_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    description: Mapped[str] = mapped_column(String(500))
+    discount_type: Mapped[str] = mapped_column(String(4))
+    discount_value: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    discount_upto: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    # -1: unlimited.
+    max_redemptions: Mapped[int] = mapped_column(Integer)
+    redemption_count: Mapped[int] = mapped_column(Integer)
+    valid_till: Mapped[datetime] = mapped_column(UtcDateTime)
+    # API (POST /v2/coupons/issue), REGISTRATION or REFERRAL.
+    issued_for: Mapped[str] = mapped_column(String(20))
+    transaction_number: Mapped[str] = mapped_column(String(100))
+    issued_by_till_id: Mapped[int] = mapped_column(Id)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CouponRedemption(Base):
+    """One redemption of a coupon: when, at which till, against which bill."""
+
+    __tablename__ = "coupon_redemption"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "redemption_id"),
+        Index(None, "org_id", "coupon_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    redemption_id: Mapped[int] = mapped_column(Id)
+    coupon_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    bill_number: Mapped[str] = mapped_column(String(100))
+    till_id: Mapped[int] = mapped_column(Id)
+    request_id: Mapped[str] = mapped_column(String(100))
+    redeemed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# Customer images (engagement/images.py) ------------------------------------------------------
+
+
+class CustomerImage(Base):
+    """One version of a customer's profile image: its bytes live in the image store under
+    `storage_key`; `file_handle` (random, unguessable) names it in the API."""
+
+    __tablename__ = "customer_image"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "customer_id", "version"),
+        UniqueConstraint("org_id", "file_handle"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    version: Mapped[int] = mapped_column(Integer)
+    file_handle: Mapped[str] = mapped_column(String(36))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    # image/jpeg, image/png or image/webp: sniffed from the bytes, never the client's word.
+    content_type: Mapped[str] = mapped_column(String(20))
+    byte_size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by_till_id: Mapped[int] = mapped_column(Id)
+
+
+# Change and retro requests (engagement/change_requests.py, engagement/retro.py) -------------
+
+
+class ChangeRequest(Base):
+    """An identifier change (changeIdentifier) or a merge of a customer: APPROVED when it
+    applied at once, PENDING until decided when the org asks for approval (`command` then
+    holds what to apply), REJECTED when refused."""
+
+    __tablename__ = "change_request"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "request_id"),
+        Index(None, "org_id", "customer_id", "request_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    request_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    # EMAIL, MOBILE, EXTERNAL_ID, CARDNUMBER, ... or MERGE; MULTIPLE for several types.
+    change_type: Mapped[str] = mapped_column(String(30))
+    # Every identifier type the change touched, comma-separated and comma-wrapped.
+    types: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str] = mapped_column(String(100))
+    # {"add": [{"type", "value"}], "remove": [...]} as the list shows it.
+    changes: Mapped[dict[str, Any]] = mapped_column(Json)
+    command: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    # The customer folded into this one, for a merge of two customers.
+    merged_customer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    comments: Mapped[str] = mapped_column(Text)
+    one_step: Mapped[bool] = mapped_column(Boolean)
+    api_request_id: Mapped[str] = mapped_column(String(100))
+    added_by_till_id: Mapped[int] = mapped_column(Id)
+    updated_by_till_id: Mapped[int] = mapped_column(Id)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RetroRequest(Base):
+    """A request to attach a past purchase (a bill recorded without a customer, or for
+    another one) to a customer: PENDING until decided, or APPROVED at once."""
+
+    __tablename__ = "retro_request"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "request_id"),
+        Index(None, "org_id", "customer_id", "request_id"),
+        Index(
+            None,
+            "org_id",
+            "bill_id",
+            unique=True,
+            sqlite_where=text("status = 'PENDING'"),
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    request_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    bill_id: Mapped[int] = mapped_column(Id)
+    bill_number: Mapped[str] = mapped_column(String(100))
+    # Whom the bill belonged to when the request was made (NULL: nobody).
+    from_customer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    comments: Mapped[str] = mapped_column(Text)
+    # What the approval earned the customer.
+    points: Mapped[int | None] = mapped_column(Id, nullable=True)
+    one_step: Mapped[bool] = mapped_column(Boolean)
+    api_request_id: Mapped[str] = mapped_column(String(100))
+    added_by_till_id: Mapped[int] = mapped_column(Id)
+    updated_by_till_id: Mapped[int] = mapped_column(Id)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# Referrals (engagement/referrals.py) ---------------------------------------------------------
+
+
+class ReferralCode(Base):
+    """A customer's referral code: made once, on first need, and the same on every read."""
+
+    __tablename__ = "referral_code"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "customer_id"),
+        UniqueConstraint("org_id", "code"),
+        ForeignKeyConstraint(["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    code: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReferralInvitation(Base):
+    """A person a customer invited (Add Customer Referrals), by mobile or email: one row per
+    referrer and identifier (the first invitation stands)."""
+
+    __tablename__ = "referral_invitation"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "referrer_id", "id_type", "identifier"),
+        ForeignKeyConstraint(["org_id", "referrer_id"], ["customer.org_id", "customer.customer_id"]),
+        Index(None, "org_id", "id_type", "identifier"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    referrer_id: Mapped[int] = mapped_column(Id)
+    # MOBILE or EMAIL; the identifier normalised as the customer identifiers are.
+    id_type: Mapped[str] = mapped_column(String(10))
+    identifier: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200))
+    campaign_token: Mapped[str] = mapped_column(String(50))
+    invited_on: Mapped[datetime] = mapped_column(UtcDateTime)
+    till_id: Mapped[int] = mapped_column(Id)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Referral(Base):
+    """A referee: a customer whose registration a referrer brought (eventType REGISTRATION);
+    a customer is referred once."""
+
+    __tablename__ = "referral"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "referee_id"),
+        ForeignKeyConstraint(["org_id", "referee_id"], ["customer.org_id", "customer.customer_id"]),
+        ForeignKeyConstraint(["org_id", "referrer_id"], ["customer.org_id", "customer.customer_id"]),
+        Index(None, "org_id", "referrer_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    referee_id: Mapped[int] = mapped_column(Id)
+    referrer_id: Mapped[int] = mapped_column(Id)
+    campaign_token: Mapped[str] = mapped_column(String(50))
+    event_type: Mapped[str] = mapped_column(String(20))
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    till_id: Mapped[int] = mapped_column(Id)
+
+
+class ReferralIncentive(Base):
+    """What a referral granted one customer (the referee or the referrer): points through the
+    ledger, or a coupon."""
+
+    __tablename__ = "referral_incentive"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "referee_id", "beneficiary_id", "kind"),
+        ForeignKeyConstraint(["org_id", "beneficiary_id"], ["customer.org_id", "customer.customer_id"]),
+        Index(None, "org_id", "beneficiary_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    referee_id: Mapped[int] = mapped_column(Id)
+    beneficiary_id: Mapped[int] = mapped_column(Id)
+    # POINTS or COUPON; role REFEREE or REFERRER.
+    kind: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str] = mapped_column(String(10))
+    referrer_id: Mapped[int] = mapped_column(Id)
+    campaign_token: Mapped[str] = mapped_column(String(50))
+    points: Mapped[int | None] = mapped_column(Id, nullable=True)
+    program_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    coupon_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    coupon_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    series_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -43,6 +43,10 @@ SEQUENCES = (
     "transfer",
     "goodwill",
     "grp",
+    "coupon",
+    "redemption",
+    "change_request",
+    "retro_request",
 )
 
 
@@ -281,6 +285,10 @@ BLOCK_SEQUENCES = frozenset(
         "transfer",
         "goodwill",
         "grp",
+        "coupon",
+        "redemption",
+        "change_request",
+        "retro_request",
     }
 )
 BLOCK_SIZE = 64

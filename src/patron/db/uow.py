@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING
 from patron.customers.erasure_repository import ErasureRepository
 from patron.customers.repository import CustomerRepository
 from patron.db.tx import Tx
+from patron.engagement.change_requests_repository import ChangeRequestRepository
+from patron.engagement.coupons_repository import CouponRepository
+from patron.engagement.images_repository import ImageRepository
+from patron.engagement.referrals_repository import ReferralRepository
+from patron.engagement.retro_repository import RetroRepository
 from patron.engagement.subscriptions_repository import SubscriptionRepository
 from patron.events.outbox import OutboxRepository
 from patron.idempotency.repository import IdempotencyRepository
@@ -33,16 +38,21 @@ if TYPE_CHECKING:
 class UnitOfWork:
     __slots__ = (
         "_events",
+        "change_requests",
+        "coupons",
         "customers",
         "erasures",
         "goodwill",
         "groups",
         "idempotency",
+        "images",
         "loyalty",
         "loyalty_reads",
         "orgs",
         "outbox",
         "partners",
+        "referrals",
+        "retro",
         "subscriptions",
         "transfers",
         "tx",
@@ -70,6 +80,11 @@ class UnitOfWork:
         self.goodwill = GoodwillRepository(tx)
         self.groups = GroupRepository(tx)
         self.subscriptions = SubscriptionRepository(tx)
+        self.change_requests = ChangeRequestRepository(tx)
+        self.retro = RetroRepository(tx)
+        self.referrals = ReferralRepository(tx)
+        self.images = ImageRepository(tx)
+        self.coupons = CouponRepository(tx)
 
     @property
     def dialect(self) -> str:

@@ -26,7 +26,8 @@ class RecordTransaction:
     type: str
     bill_number: str
     bill_amount: Decimal
-    customer: CustomerAddress
+    # None: a purchase recorded without a customer (REGULAR only; engagement/retro.py).
+    customer: CustomerAddress | None
     bill_date: datetime | None = None
     program_id: int | None = None
     line_items: list[dict[str, Any]] = field(default_factory=list)

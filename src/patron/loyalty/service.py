@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from patron.context import RequestContext
 from patron.customers import catalog
@@ -27,6 +27,9 @@ from patron.loyalty.ledger import Entry
 from patron.loyalty.repository import Account
 from patron.orgs.config import LoyaltyProgram, OrgConfig
 
+if TYPE_CHECKING:
+    from patron.engagement.coupons import IssuedCoupon
+
 MAX_AMOUNT = Decimal("1000000000000")  # loyalty_bill.bill_amount is NUMERIC(18, 2)
 BILL_DATE_FUTURE = timedelta(days=1)
 
@@ -34,10 +37,12 @@ BILL_DATE_FUTURE = timedelta(days=1)
 @dataclass(frozen=True, slots=True)
 class SideEffect:
     """Points a write moved besides its main change: `{"type": "points", key: points}` in
-    the v2 answers (key: awardedPoints, returnedPoints or redeemedPoints)."""
+    the v2 answers (key: awardedPoints, returnedPoints or redeemedPoints); or, with
+    `coupon`, a coupon it issued (the seed's coupon item, engagement/coupons.py)."""
 
     key: str
     points: int
+    coupon: IssuedCoupon | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,8 @@ async def record_transaction(uow: UnitOfWork, ctx: RequestContext, cmd: RecordTr
     if bill_date > now + BILL_DATE_FUTURE:
         raise InvalidInput(400, detail="billDate lies in the future.")
     program = program_of(ctx.config, cmd.program_id)
+    if cmd.customer is None:
+        return await _record_unattached(uow, ctx, cmd, program, bill_number, amount, bill_date, now)
     customer_id = await customer_id_of(uow, ctx, cmd.customer)
     if cmd.type == REGULAR:
         account = await open_account(uow, ctx, customer_id, program.program_id, now, new_bill=bill_number)
@@ -231,6 +238,41 @@ async def record_transaction(uow: UnitOfWork, ctx: RequestContext, cmd: RecordTr
     await uow.loyalty.add_purchases(ctx.org_id, customer_id, signed_amount)
     await write(uow, ctx, [account], entries, now)
     return Posted(bill_id, [], [effect])
+
+
+async def _record_unattached(
+    uow: UnitOfWork,
+    ctx: RequestContext,
+    cmd: RecordTransaction,
+    program: LoyaltyProgram,
+    bill_number: str,
+    amount: Decimal,
+    bill_date: datetime,
+    now: datetime,
+) -> Posted:
+    """A purchase recorded without a customer (one who is not a member, or not yet): kept
+    with no points until a retro request attaches it to a customer (engagement/retro.py)."""
+    if cmd.type != REGULAR:
+        raise InvalidInput(400, detail="A return names its customer.")
+    bill_id = await uow.tx.id("bill")
+    await uow.loyalty.insert_bill(
+        {
+            "org_id": ctx.org_id,
+            "bill_id": bill_id,
+            "customer_id": None,
+            "program_id": program.program_id,
+            "type": REGULAR,
+            "bill_number": bill_number,
+            "bill_amount": amount,
+            "bill_date": bill_date,
+            "points": 0,
+            "line_items": list(cmd.line_items),
+            "till_id": ctx.actor.till_id,
+            "request_id": ctx.request_id,
+            "created_at": now,
+        }
+    )
+    return Posted(bill_id, [], [])
 
 
 def _fields(e: Entry) -> dict[str, Any]:

@@ -138,6 +138,59 @@ class PartnerProgram(_ConfigModel):
     tiers: list[PartnerTier] = Field(default_factory=list)
 
 
+# Bounds of a coupon code's length (engagement/coupon_codes.py).
+COUPON_CODE_MIN = 6
+COUPON_CODE_MAX = 20
+
+
+class CouponSeries(_ConfigModel):
+    """A coupon series: what its coupons discount and how long and often they can be used
+    (engagement/coupons.py)."""
+
+    series_id: int = Field(ge=1, le=_INT64)
+    description: str = Field(min_length=1, max_length=500)
+    # PERC: discountValue percent of the bill, at most discountUpto (0: no cap); ABS: an amount.
+    discount_type: Literal["PERC", "ABS"]
+    discount_value: float = Field(ge=0, le=1e12)
+    discount_upto: float = Field(default=0, ge=0, le=1e12)
+    # A coupon is valid until the end of the day (org time zone) this many days after issue.
+    validity_days: int = Field(ge=0, le=36_500)
+    # Redemptions one coupon allows; -1: unlimited.
+    max_redemptions: int = Field(default=1, ge=-1, le=1_000_000)
+    code_length: int = Field(default=8, ge=COUPON_CODE_MIN, le=COUPON_CODE_MAX)
+
+    def problems(self) -> list[str]:
+        where = f"couponSeries[{self.series_id}]"
+        out: list[str] = []
+        if self.max_redemptions == 0:
+            out.append(f"{where}.maxRedemptions: must be at least 1, or -1 for unlimited")
+        if self.discount_type == "PERC" and self.discount_value > 100:
+            out.append(f"{where}.discountValue: a percentage cannot exceed 100")
+        if self.discount_type == "ABS" and self.discount_upto:
+            out.append(f"{where}.discountUpto: caps a PERC discount only (leave it 0 for ABS)")
+        return out
+
+
+class ReferralCampaign(_ConfigModel):
+    """A referral campaign (engagement/referrals.py): what a referral registered under it
+    grants the referee (the new customer) and the referrer."""
+
+    # The token Add Customer Referrals names (campaignToken): letters, digits, - and _.
+    campaign_token: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    # Points go to this loyalty program, the org's default program when absent.
+    program_id: int | None = Field(default=None, ge=1, le=_INT64)
+    referee_points: int = Field(default=0, ge=0, le=_INT32)
+    referrer_points: int = Field(default=0, ge=0, le=_INT32)
+    # A coupon of this coupon series for the referee.
+    coupon_series_id: int | None = Field(default=None, ge=1, le=_INT64)
+    # A paused campaign refuses new invitations (1203) and grants nothing.
+    active: bool = True
+    # The campaign of a registration whose referral code matches no invitation; at most one
+    # (else the first campaign).
+    default: bool = False
+
+
 def _default_sources() -> dict[str, list[str]]:
     return {s: ([f"{s}-1"] if s in DEFAULT_MULTI_ACCOUNT else []) for s in SOURCES}
 
@@ -169,12 +222,26 @@ class OrgConfig(_ConfigModel):
     loyalty_programs: list[LoyaltyProgram] = Field(default_factory=list)
     group_programs: list[GroupProgram] = Field(default_factory=list)
     partner_programs: list[PartnerProgram] = Field(default_factory=list)
-    # The coupon series a registration issues one coupon of (coupons come with their
-    # series; until then only null is accepted).
+    # Coupon series (engagement/coupons.py), and the one a registration that creates a
+    # customer issues one coupon of (a sideEffects item of the registration).
+    coupon_series: list[CouponSeries] = Field(default_factory=list)
     coupon_on_registration: int | None = None
+    # Referral campaigns (engagement/referrals.py, docs/engagement.md "Referrals").
+    referral_campaigns: list[ReferralCampaign] = Field(default_factory=list)
     # Requests per hour per operation, overriding security/ratelimit.py's DEFAULT_LIMITS;
     # keys are the seed operation names that are limited.
     rate_limits_per_hour: dict[str, StrictInt] = Field(default_factory=dict)
+    # Change and retro requests (engagement/change_requests.py, engagement/retro.py): an
+    # identifier change waits as PENDING until approved when identifierChangeApproval is
+    # set; a retro request may attach a purchase at most retroMaxAgeDays old (counted from
+    # its billDate) and is approved at once when retroAutoApprove is set.
+    identifier_change_approval: bool = False
+    retro_max_age_days: StrictInt = Field(default=30, ge=0, le=3650)
+    retro_auto_approve: bool = False
+    # Largest customer image Set Customer Image accepts, in bytes (engagement/images.py):
+    # 5 MiB unless the org says otherwise, never above 20 MiB (a decoded image is held in
+    # memory while its metadata is stripped).
+    image_max_bytes: StrictInt = Field(default=5 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
 
     @field_validator("rate_limits_per_hour")
     @classmethod
@@ -271,9 +338,43 @@ class OrgConfig(_ConfigModel):
             numbers = [t.number for t in pp.tiers]
             if len(set(numbers)) != len(numbers):
                 out.append(f"{where}.tiers: a tier number is declared twice")
-        if self.coupon_on_registration is not None:
+        coupon_ids = [c.series_id for c in self.coupon_series]
+        if len(set(coupon_ids)) != len(coupon_ids):
+            out.append("couponSeries: a seriesId is declared twice")
+        for series in self.coupon_series:
+            out.extend(series.problems())
+        if self.coupon_on_registration is not None and self.coupon_on_registration not in coupon_ids:
             out.append(f"couponOnRegistration: no coupon series {self.coupon_on_registration}")
+        out.extend(self._referral_problems(programs, set(coupon_ids)))
         return out
+
+    def _referral_problems(self, programs: set[int], coupon_ids: set[int]) -> list[str]:
+        out: list[str] = []
+        tokens = [c.campaign_token for c in self.referral_campaigns]
+        if len(set(tokens)) != len(tokens):
+            out.append("referralCampaigns: a campaignToken is declared twice")
+        if sum(c.default for c in self.referral_campaigns) > 1:
+            out.append("referralCampaigns: more than one campaign is the default")
+        for c in self.referral_campaigns:
+            where = f"referralCampaigns[{c.campaign_token}]"
+            if c.referee_points or c.referrer_points:
+                if not self.loyalty_programs:
+                    out.append(f"{where}: points need a loyalty program (loyaltyPrograms is empty)")
+                elif c.program_id is not None and c.program_id not in programs:
+                    out.append(f"{where}.programId: no loyalty program {c.program_id}")
+            elif c.program_id is not None and c.program_id not in programs:
+                out.append(f"{where}.programId: no loyalty program {c.program_id}")
+            if c.coupon_series_id is not None and c.coupon_series_id not in coupon_ids:
+                out.append(f"{where}.couponSeriesId: no coupon series {c.coupon_series_id}")
+        return out
+
+    def referral_campaign(self, token: str | None) -> ReferralCampaign | None:
+        """A campaign by token, or the default one (marked default, else the first)."""
+        if token is None:
+            return next((c for c in self.referral_campaigns if c.default), None) or next(
+                iter(self.referral_campaigns), None
+            )
+        return next((c for c in self.referral_campaigns if c.campaign_token == token), None)
 
     # Queries the services ask of the config.
     def series_by_id(self, series_id: int) -> CardSeries | None:
@@ -281,6 +382,9 @@ class OrgConfig(_ConfigModel):
 
     def series_by_code(self, code: str) -> CardSeries | None:
         return next((c for c in self.card_series if c.series_code == code), None)
+
+    def coupon_series_by_id(self, series_id: int) -> CouponSeries | None:
+        return next((c for c in self.coupon_series if c.series_id == series_id), None)
 
     def program(self, program_id: int | None) -> LoyaltyProgram | None:
         """A loyalty program by id, or the default one (the one marked default, else the

@@ -26,6 +26,7 @@ from patron.customers.erasure import erase_due
 from patron.db.base import utcnow
 from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
+from patron.engagement.image_store import open_store
 from patron.idempotency.service import prune_expired
 from patron.scheduler import run_due
 from patron.security import ratelimit
@@ -120,7 +121,7 @@ class DeliveryWorker:
         idempotency keys past their day and closed rate-limit windows."""
         while not stop.is_set():
             try:
-                if await erase_due(self.db, utcnow()):
+                if await erase_due(self.db, utcnow(), images=open_store(self.settings.image_store)):
                     self.db.outbox_signal.set()
             except Exception:
                 log.exception("erasure pass failed; it runs again")

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 
 from patron.api.deps import Ctx, Db
 from patron.api.http import JSONResponse, parse_int, path_id
 from patron.api.ratelimits import count_request
 from patron.api.routing import LeanRoute
-from patron.api.v2 import render, schemas
+from patron.api.v2 import images, render, schemas
 from patron.api.v2.loyalty import side_effect_items
 from patron.api.v2.schemas import BODY, errors
 from patron.api.v2.wire import ChangeIdentifierBody, RegisterBody, StatusBody, UpdateBody
@@ -45,7 +45,8 @@ Embed = Annotated[
     str | None,
     Query(
         description="Comma-separated: points (pointsSummary), mlp (loyaltyProgramDetails; by identifier "
-        "also groupLoyaltyProgramDetails), promotionalPoints, expirySchedules, expiredPoints."
+        "also groupLoyaltyProgramDetails), promotionalPoints, expirySchedules, expiredPoints, "
+        "CUSTOMERIMAGE (customerImage)."
     ),
 ]
 
@@ -67,7 +68,11 @@ def _status_changed(_: object) -> dict[str, Any]:
 
 
 def _identifiers_changed(result: Written) -> dict[str, Any]:
-    return {"createdId": result.customer_id, "warnings": render.warning_items(result.warnings)}
+    body = {"createdId": result.customer_id, "warnings": render.warning_items(result.warnings)}
+    if isinstance(result, Changed) and result.pending_request is not None:
+        # The org approves identifier changes first (docs/engagement.md, "Change and retro requests").
+        body["changeRequest"] = {"id": result.pending_request, "status": "PENDING"}
+    return body
 
 
 def _identifier_ref(name: str | None, value: str | None) -> CustomerRef:
@@ -171,6 +176,7 @@ async def update_customer_status(
     responses=errors(400, 404),
 )
 async def fetch_details_by_identifier(
+    request: Request,
     db: Db,
     ctx: Ctx,
     source: Source = None,
@@ -180,8 +186,12 @@ async def fetch_details_by_identifier(
     embed: Embed = None,
 ) -> JSONResponse:
     ref = _identifier_ref(identifierName, identifierValue)
+    await images.count_image_read(db, ctx, queries.parse_embed(embed))
     details = await db.read(queries.details, ctx, ref, SourceAccount(source or "", accountId), embed)
-    return JSONResponse(render.customer_json(details, ctx.config, by_identifier=True))
+    body = render.customer_json(details, ctx.config, by_identifier=True)
+    if images.wants_image(details.embeds):
+        body["customerImage"] = images.embed_json(request, details.images)
+    return JSONResponse(body)
 
 
 @router.get(
@@ -207,11 +217,18 @@ async def search_customers(
 @router.get(
     "/{customerId}",
     summary="Fetch Customer Details (by User ID)",
+    description="The customer's record in the source account asked for (all with source=ALL), with "
+    "the blocks `embed` asks for. `embed=CUSTOMERIMAGE` is Get Customer Image: `customerImage` lists "
+    "the customer's image at its latest version (empty before an upload), `filePath` and "
+    "`secureFilePath` naming the route that serves its bytes; only such a call counts against Get "
+    "Customer Image's hourly rate limit (429 with Retry-After past it).",
     response_model=schemas.CustomerDetails,
     responses=errors(400, 404),
+    openapi_extra={"x-seed-operations": ["Fetch Customer Details (by User ID)", "Get Customer Image"]},
 )
 async def fetch_details(
     customerId: str,
+    request: Request,
     db: Db,
     ctx: Ctx,
     source: Source = None,
@@ -219,8 +236,12 @@ async def fetch_details(
     embed: Embed = None,
 ) -> JSONResponse:
     ref = CustomerRef(customer_id=path_id(customerId, 8015))
+    await images.count_image_read(db, ctx, queries.parse_embed(embed))
     details = await db.read(queries.details, ctx, ref, SourceAccount(source or "", accountId), embed)
-    return JSONResponse(render.customer_json(details, ctx.config, by_identifier=False))
+    body = render.customer_json(details, ctx.config, by_identifier=False)
+    if images.wants_image(details.embeds):
+        body["customerImage"] = images.embed_json(request, details.images)
+    return JSONResponse(body)
 
 
 @router.put(
@@ -250,6 +271,10 @@ async def update_by_id(
         "Adds and removes a customer's identifiers and cards. A call that adds a card is an"
         " Issue Card and counts against the org's hourly rate limit of that operation"
         " (1,000 unless `rateLimitsPerHour` says otherwise; 429 with Retry-After past it)."
+        " Every change is recorded as a change request (Get Identifier Change Requests). When"
+        " the org sets `identifierChangeApproval`, the change is checked but not applied: it"
+        " waits as a PENDING change request, answered with warning 2160 and `changeRequest`"
+        " `{id, status}`, until PUT .../changeRequest/{requestId} approves or rejects it."
     ),
     response_model=schemas.IdentifiersChanged,
     responses=errors(*BODY, 404, 409, 422),

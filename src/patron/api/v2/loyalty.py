@@ -17,13 +17,17 @@ from patron.api.v2 import render, schemas
 from patron.api.v2.loyalty_wire import RedeemBody, TransactionBody
 from patron.api.v2.schemas import BODY, errors
 from patron.api.writes import Write
+from patron.engagement.coupons import coupon_side_effect
 from patron.loyalty.service import Posted, SideEffect, record_transaction, redeem
 
 router = APIRouter(prefix="/v2", tags=["loyalty"], route_class=LeanRoute)
 
 
 def side_effect_items(effects: list[SideEffect]) -> list[dict[str, Any]]:
-    return [{"type": "points", e.key: e.points} for e in effects]
+    return [
+        {"type": "points", e.key: e.points} if e.coupon is None else coupon_side_effect(e.coupon)
+        for e in effects
+    ]
 
 
 def posted(result: Posted) -> dict[str, Any]:
@@ -39,7 +43,9 @@ def posted(result: Posted) -> dict[str, Any]:
     summary="Record a purchase or a return",
     description="Record a purchase (REGULAR), which earns floor(billAmount x earnRate) points in the "
     "program (the default one unless programId is given), or a return (RETURN) of a recorded bill, which "
-    "takes back what that bill earned in proportion to the amount returned, never below zero.",
+    "takes back what that bill earned in proportion to the amount returned, never below zero. A purchase "
+    "without `customer` is recorded with no points (a non-member's); a retro request "
+    "(POST /v2/customers/{customerId}/retroRequest) attaches it to a customer later.",
     response_model=schemas.Written,
     responses=errors(*BODY, 404, 409, 422),
 )

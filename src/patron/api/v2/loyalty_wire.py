@@ -52,7 +52,8 @@ class TransactionBody(_Wire):
     bill_amount: Decimal = Field(gt=0, lt=Decimal("1000000000000"), decimal_places=2)
     bill_date: AwareDatetime | None = None
     program_id: int | None = Field(default=None, ge=1, le=INT64_MAX)
-    customer: CustomerBody
+    # Absent: a purchase without a customer, attached later by a retro request.
+    customer: CustomerBody | None = None
     line_items: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
 
     def command(self) -> c.RecordTransaction:
@@ -60,7 +61,7 @@ class TransactionBody(_Wire):
             type=self.type,
             bill_number=self.bill_number,
             bill_amount=self.bill_amount,
-            customer=self.customer.address(),
+            customer=None if self.customer is None else self.customer.address(),
             bill_date=self.bill_date,
             program_id=self.program_id,
             line_items=self.line_items,

@@ -86,9 +86,17 @@ class Written(Out):
     side_effects: list[dict[str, Any]]
 
 
+class PendingChange(Out):
+    """A change waiting for approval (identifierChangeApproval; ours)."""
+
+    id: int
+    status: Literal["PENDING"]
+
+
 class IdentifiersChanged(Out):
     created_id: int
     warnings: list[WarningItem]
+    change_request: PendingChange | None = None
 
 
 class CustomerIdFound(Out):
@@ -376,6 +384,31 @@ class SubscriptionInfo(Out):
     subscriptions: list[SubscriptionItem]
 
 
+class ImageFile(Out):
+    """One version of a customer's image (003:L3786-3795); `s3Token` is its storage key."""
+
+    acl: Literal["PRIVATE"]
+    file_handle: str
+    last_modified: str
+    latest_version: int
+    name: str
+    namespace: Literal["customerImage"]
+    s3_token: str
+    version: int
+
+
+class CustomerImageItem(Out):
+    """embed=CUSTOMERIMAGE (003:L3955-3973): `filePath` and `secureFilePath` both name the
+    authenticated route serving the bytes."""
+
+    code: Literal[200]
+    file: ImageFile
+    file_path: str
+    secure_file_path: str
+    message: str
+    status: Literal["true"]
+
+
 class CustomerDetails(Out):
     """Fetch Customer Details (by User ID); `loyaltyProgramDetails` with `embed=mlp`."""
 
@@ -388,6 +421,7 @@ class CustomerDetails(Out):
     # The embed blocks, each present only when its embed value is asked for.
     points_summary: PointsSummary | None = None
     subscription_info: SubscriptionInfo | None = None
+    customer_image: list[CustomerImageItem] | None = None
     loyalty_program_details: Sequence[ProgramDetails] = Field(default_factory=list)
     promotional_points: PromotionalPoints | None = None
     expiry_schedules: list[ProgramExpiries] = Field(default_factory=list)

@@ -131,6 +131,9 @@ class RegisterBody(_Wire):
     extended_fields: dict[str, Any] = Field(default_factory=dict)
     loyalty_program_enrollments: list[EnrollmentBody] = Field(default_factory=list, max_length=50)
     create_date: AwareDatetime | None = None
+    # The referrer's referral code (Get Customer Referrals shows it); links the new customer
+    # as a referee and grants the referral campaign's incentives (docs/engagement.md).
+    referral_code: str | None = Field(default=None, max_length=100)
 
     def command(self) -> c.RegisterCustomer:
         loyalty = (self.loyalty_info.loyalty_type if self.loyalty_info else None) or self.loyalty_type or ""
@@ -141,6 +144,7 @@ class RegisterBody(_Wire):
             associated_with=self.associated_with,
             create_date=self.create_date,
             enrollments=tuple(e.command() for e in self.loyalty_program_enrollments),
+            referral_code=self.referral_code,
         )
 
 
