@@ -17,6 +17,7 @@ from patron.api.edge import EdgeMiddleware
 from patron.api.http import JSONResponse
 from patron.api.openapi import PatronAPI
 from patron.api.routing import LeanRoute
+from patron.api.user import users as user_routes
 from patron.api.v2 import (
     change_requests,
     coupons,
@@ -56,6 +57,7 @@ ROUTERS = (
     partners.router,
     orgs.router,
     webhooks.router,
+    user_routes.router,
 )
 
 DESCRIPTION = """\

@@ -117,8 +117,9 @@ async def test_no_fastapi_validation_error_and_422_only_for_business_rules(clien
         answer = operation["responses"].get("422")
         if answer is not None:
             declaring_422.add(f"{method} {path}")
+            envelope = "UserErrorEnvelope" if path.lower().startswith("/user") else "ErrorEnvelope"
             assert answer["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/ErrorEnvelope"
+                "$ref": f"#/components/schemas/{envelope}"
             }
     # Business rules refuse writes: a read never answers 422.
     assert declaring_422 >= ANSWER_422
@@ -152,7 +153,8 @@ async def test_every_answer_declares_an_object_schema(client: OrgClient) -> None
             kind = "array" if f"{method} {path}" in ARRAYS and status == "200" else "object"
             assert _resolve(document, schema["$ref"])["type"] == kind, f"{method} {path} {status}"
             if not status.startswith("2"):
-                assert schema["$ref"] == "#/components/schemas/ErrorEnvelope", f"{method} {path} {status}"
+                envelope = "UserErrorEnvelope" if path.lower().startswith("/user") else "ErrorEnvelope"
+                assert schema["$ref"] == f"#/components/schemas/{envelope}", f"{method} {path} {status}"
 
 
 async def test_seed_operation_names_are_the_summaries(client: OrgClient) -> None:

@@ -25,6 +25,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from patron.api.http import JSONResponse
+from patron.api.user.envelope import error_envelope
 from patron.errors import PatronError, Throttled
 
 log = structlog.get_logger("patron.api")
@@ -54,8 +55,23 @@ class V2Surface:
         return {"warnings": [], "errors": [{"status": False, "code": code, "message": message}]}
 
 
+@dataclass(frozen=True, slots=True)
+class UserSurface:
+    """Seed 004's envelope (api/user/envelope.py): `result{code, message, friendly_message}`
+    with a code of users/codes.py, every other key of a user answer null, the trailer."""
+
+    name: str = "user"
+    prefix: str = "/user"
+
+    def error_body(self, status: int, code: int, message: str) -> dict[str, Any]:
+        return error_envelope(status, code, message)
+
+
 V2 = V2Surface()
-SURFACES: tuple[Surface, ...] = (V2,)
+USER = UserSurface()
+# `User/currency` and `User/security/rule` are spelled with a capital U (004:L58-59).
+USER_CAPITAL = UserSurface(prefix="/User")
+SURFACES: tuple[Surface, ...] = (V2, USER, USER_CAPITAL)
 DEFAULT: Surface = V2
 
 

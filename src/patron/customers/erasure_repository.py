@@ -21,8 +21,9 @@ _DUE = Q(
 _WIPE = [
     Q(f"DELETE FROM {table} WHERE org_id = :org_id AND customer_id = :customer_id")
     # customer_image: the versions' rows (their bytes in the image store are then referenced
-    # by nothing and never served; docs/engagement.md, "Customer images").
-    for table in ("card", "customer_identifier", "search_term", "customer_image")
+    # by nothing and never served; docs/engagement.md, "Customer images"). user_record:
+    # everything the user namespace keeps of the person (docs/users.md).
+    for table in ("card", "customer_identifier", "search_term", "customer_image", "user_record")
 ]
 _BLANK_PROFILES = Q(
     "UPDATE customer_profile SET first_name = '', last_name = '', comm_channels = :empty, updated_at = :now"

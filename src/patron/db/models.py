@@ -882,3 +882,32 @@ class ReferralIncentive(Base):
     coupon_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     series_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- The user namespace (seed 004, docs/users.md) ---
+
+
+class UserRecord(Base):
+    """A record only the user namespace keeps of a customer: one row per email or phone
+    attribute set, address, personal info, preferences, currency, ... (`kind`), its plain
+    fields in `data`, its sensitive values sealed."""
+
+    __tablename__ = "user_record"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "record_id"),
+        ForeignKeyConstraint(["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]),
+        Index(None, "org_id", "customer_id", "kind"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    record_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[int] = mapped_column(Integer)
+    verification_status: Mapped[int] = mapped_column(Integer)
+    is_primary: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    till_id: Mapped[int] = mapped_column(Id)

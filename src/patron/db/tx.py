@@ -47,6 +47,7 @@ SEQUENCES = (
     "redemption",
     "change_request",
     "retro_request",
+    "user_record",
 )
 
 
@@ -289,6 +290,7 @@ BLOCK_SEQUENCES = frozenset(
         "redemption",
         "change_request",
         "retro_request",
+        "user_record",
     }
 )
 BLOCK_SIZE = 64

@@ -242,6 +242,22 @@ class OrgConfig(_ConfigModel):
     # 5 MiB unless the org says otherwise, never above 20 MiB (a decoded image is held in
     # memory while its metadata is stripped).
     image_max_bytes: StrictInt = Field(default=5 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
+    # The user namespace (seed 004, docs/users.md) reads and writes the profile of this
+    # source (its first account for a multi-account source); it must be an enabled source.
+    user_source: str = "WEBSITE"
+    # Till codes allowed to see Masked user data (card PAN, bank number, IBAN, id numbers) in
+    # clear with the user namespace's `show_sensitive_data: 1` header (users/sensitive.py
+    # Reveal); Wiped data (passwords, codes, answers, CVV) is never shown to anyone.
+    sensitive_data_tills: list[str] = Field(default_factory=list)
+
+    @field_validator("sensitive_data_tills")
+    @classmethod
+    def _sensitive_tills(cls, value: list[str]) -> list[str]:
+        if any(not code or code != code.strip() or len(code) > 100 for code in value):
+            raise ValueError("sensitiveDataTills: a till code is empty, badly spaced or too long")
+        if len(set(value)) != len(value):
+            raise ValueError("sensitiveDataTills: a till code is listed twice")
+        return value
 
     @field_validator("rate_limits_per_hour")
     @classmethod
@@ -298,6 +314,8 @@ class OrgConfig(_ConfigModel):
             raise ValueError("a card series id or code is declared twice")
         if len(set(self.status_labels)) != len(self.status_labels):
             raise ValueError("a status label is declared twice")
+        if self.user_source != "WEBSITE" and self.user_source not in self.sources:
+            raise ValueError(f"userSource {self.user_source!r} is not an enabled source")
         problems = self._loyalty_problems()
         if problems:
             raise ValueError("; ".join(problems))

@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 MAX_RETRY_AFTER = 86400.0
+# The jitter's own generator: the process-wide `random` state belongs to whoever else uses it
+# (a library, a test's property generator), and a worker drawing from it would disturb them.
+_JITTER = random.Random()
 
 
 def next_delay(
@@ -20,7 +23,7 @@ def next_delay(
     if failed_attempts < 1 or failed_attempts > len(schedule):
         return None
     base = schedule[failed_attempts - 1]
-    return base * (0.8 + 0.4 * (rng or random).random())
+    return base * (0.8 + 0.4 * (rng or _JITTER).random())
 
 
 def retry_after_seconds(header: str | None, now: datetime) -> float | None:
