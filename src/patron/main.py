@@ -17,6 +17,10 @@ from patron.api.edge import EdgeMiddleware
 from patron.api.http import JSONResponse
 from patron.api.openapi import PatronAPI
 from patron.api.routing import LeanRoute
+from patron.api.user import documents as user_documents
+from patron.api.user import finance as user_finance
+from patron.api.user import lookups as user_lookups
+from patron.api.user import profile as user_profile
 from patron.api.user import users as user_routes
 from patron.api.v2 import (
     change_requests,
@@ -57,6 +61,10 @@ ROUTERS = (
     partners.router,
     orgs.router,
     webhooks.router,
+    user_lookups.router,
+    user_profile.router,
+    user_finance.router,
+    user_documents.router,
     user_routes.router,
 )
 

@@ -56,6 +56,8 @@ ARRAYS = {"POST /v2/customers/bulk", "PUT /v2/customers/bulk"}
 # bytes route answers the image itself (200) or nothing (304); their errors are JSON as usual.
 MULTIPART = {"POST /v2/customers/{userId}/setImage"}
 BINARY = {"GET /v2/customers/{userId}/images/{fileHandle}"}
+# A user document's attachment bytes: an image or a PDF (api/user/documents.py).
+FILES = {"GET /user/document/{user_id}/attachment/{file_id}": {"application/pdf"}}
 
 
 async def _document(harness: Harness) -> dict[str, Any]:
@@ -144,8 +146,10 @@ async def test_every_answer_declares_an_object_schema(client: OrgClient) -> None
             kind = "array" if f"{method} {path}" in ARRAYS else "object"
             assert set(body) == {"$ref"} and _resolve(document, body["$ref"])["type"] == kind
         for status, answer in operation["responses"].items():
-            if f"{method} {path}" in BINARY and status in ("200", "304"):
+            if (f"{method} {path}" in BINARY or f"{method} {path}" in FILES) and status in ("200", "304"):
                 images = {"image/jpeg", "image/png", "image/webp"} if status == "200" else set()
+                if status == "200":
+                    images |= FILES.get(f"{method} {path}", set())
                 assert set(answer.get("content", {})) == images, f"{method} {path} {status}"
                 continue
             schema = answer["content"]["application/json"]["schema"]

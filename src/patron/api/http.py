@@ -39,7 +39,7 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     declared = request.headers.get("content-length")
     if declared and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise PatronError(413, f"Request body is larger than {max_bytes} bytes.", status=413)
-    body = b""
+    body = bytearray()  # appended in place: a large body is not copied at every chunk
     try:
         async for chunk in request.stream():
             body += chunk

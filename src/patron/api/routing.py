@@ -132,8 +132,12 @@ def _result(slot: int) -> _Get:
 
 
 def _body_reader(model: type[BaseModel]) -> Callable[[Request], Awaitable[BaseModel]]:
+    # A body model may set its own limit as a `max_body_bytes` class variable (the user
+    # documents' base64 files, users/documents.py); otherwise the settings' limit.
+    own: int | None = getattr(model, "max_body_bytes", None)
+
     async def read(request: Request) -> BaseModel:
-        limit: int = request.app.state.settings.max_body_bytes
+        limit: int = own or request.app.state.settings.max_body_bytes
         document = await read_json(request, limit)
         if _holds_nul(document):
             raise InvalidInput(400, "Input is invalid. The body holds the NUL character (U+0000).")

@@ -81,6 +81,10 @@ async def erase(
         return 0
     if gone is not None:
         gone.extend(await uow.images.storage_keys(org_id, customer_id))
+        # The files of the user's documents (ID scans, proofs of address) go the same way.
+        from patron.users.documents import document_keys  # the user namespace builds on this
+
+        gone.extend(await document_keys(uow, org_id, customer_id))
     # The customer's cards retire with their data: a card number is an identifier too.
     await uow.erasures.wipe(org_id, customer_id, now, list(KEPT_FIELDS))
     await _redact_events(uow, org_id, customer_id)

@@ -69,6 +69,8 @@ class Customer(Base):
     __table_args__ = (
         PrimaryKeyConstraint("org_id", "customer_id"),
         ForeignKeyConstraint(["org_id"], ["org.org_id"]),
+        # Inquiry User(s) by creation date (users/lookups.py).
+        Index(None, "org_id", "created_at"),
     )
 
     org_id: Mapped[int] = mapped_column(Id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from patron.errors import Conflict, InvalidInput, NotFound, PatronError
+from patron.errors import Conflict, InvalidInput, NotFound, PatronError, RuleViolation
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,7 @@ CONFLICT = UserCode("3009", 409, "The change conflicts with another user's data.
 TOO_LARGE = UserCode("3010", 413, "Request body is too large.")
 REFUSED = UserCode("3011", 422, "A business rule refuses the change.")
 THROTTLED = UserCode("3012", 429, "Too many requests; retry later.")
+RECORD_NOT_FOUND = UserCode("3013", 404, "Record not found.")
 INTERNAL = UserCode("3099", 500, "Internal error; the request changed nothing.")
 
 TABLE: tuple[UserCode, ...] = (
@@ -51,6 +52,7 @@ TABLE: tuple[UserCode, ...] = (
     TOO_LARGE,
     REFUSED,
     THROTTLED,
+    RECORD_NOT_FOUND,
     INTERNAL,
 )
 BY_NUMBER: dict[int, UserCode] = {int(c.code): c for c in TABLE}
@@ -92,6 +94,15 @@ def missing(field: str) -> PatronError:
 
 def not_found(user_id: object) -> PatronError:
     return NotFound(int(NOT_FOUND.code), f"No user {user_id} in this program.")
+
+
+def record_not_found(what: str, record_id: object) -> PatronError:
+    """A record id (an address, a currency, ...) that is not the user's, or not this org's."""
+    return NotFound(int(RECORD_NOT_FOUND.code), f"No {what} {record_id} in this program.")
+
+
+def refused(message: str) -> PatronError:
+    return RuleViolation(int(REFUSED.code), message)
 
 
 def conflict(message: str) -> PatronError:

@@ -43,6 +43,7 @@ SINGLE_KINDS = (
     "geo_coordinates",
     "custom_field",
     "notation",
+    "security",
 )
 ACTIVE = 1
 
@@ -75,6 +76,12 @@ class CreateUser:
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     currencies: tuple[str, ...] = ()
     source_id: str | None = None
+    # The security record's data: argon2id hashes and question ids (users/updates.py
+    # security_data), hashed by the adapter before the unit of work opens.
+    security: dict[str, Any] | None = None
+    # identification[] as checked by users/finance.py check_items, sealed with `box`.
+    identifications: tuple[dict[str, Any], ...] = ()
+    box: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +147,7 @@ async def create_user(uow: UnitOfWork, ctx: RequestContext, cmd: CreateUser) -> 
     now = utcnow()
     repo = UserRecords(uow.tx)
     ids = iter(
-        await repo.new_ids(len(cmd.emails) + len(cmd.phones) + len(cmd.sections) + len(cmd.currencies))
+        await repo.new_ids(len(cmd.emails) + len(cmd.phones) + len(cmd.sections) + len(cmd.currencies) + 1)
     )
     origin = {"original_source_id": cmd.source_id}
     emails, phones, records = [], [], []
@@ -167,12 +174,21 @@ async def create_user(uow: UnitOfWork, ctx: RequestContext, cmd: CreateUser) -> 
     for index, code in enumerate(cmd.currencies):
         data = {"code": code, "number": None}
         records.append(UserRecord(next(ids), "currency", ACTIVE, 0, index == 0, data, None, now, now))
+    if cmd.security is not None:
+        data = {**cmd.security, **origin}
+        records.append(UserRecord(next(ids), "security", ACTIVE, 0, False, data, None, now, now))
     await repo.insert(
         ctx.org_id,
         registered.customer_id,
         [i.record for i in emails] + [i.record for i in phones] + records,
         ctx.actor.till_id,
     )
+    if cmd.identifications:
+        from patron.users import finance  # it builds on this module
+
+        records += await finance.add_identifications(
+            uow, ctx, registered.customer_id, cmd.identifications, cmd.box, now
+        )
     return UserView(
         registered.customer_id,
         ctx.config.initial_status_label,

@@ -4,6 +4,8 @@ spells them; answers in the user envelope (api/user/envelope.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -15,9 +17,12 @@ from patron.api.routing import LeanRoute
 from patron.api.user.envelope import DELETE_KEYS, UserHeaders, envelope, headers_for, respond
 from patron.api.user.schemas import DeletedUser, UserAnswer, user_errors
 from patron.api.writes import Write
+from patron.db.base import utcnow
 from patron.db.uow import UnitOfWork
-from patron.users import codes
+from patron.users import codes, fields, finance, sensitive, updates
 from patron.users import service as users
+from patron.users.lookups import last_activity
+from patron.users.profile import primary_address
 from patron.users.records import UserRecord
 
 router = APIRouter(tags=["users"], route_class=LeanRoute)
@@ -66,6 +71,7 @@ class EmailIn(_In):
     verification_status: Scalar = None
     is_primary: Scalar = None
     custom_field: dict[str, Scalar] | None = None
+    status: Scalar = None
 
 
 class PhoneIn(_In):
@@ -75,6 +81,7 @@ class PhoneIn(_In):
     verification_status: Scalar = None
     is_primary: Scalar = None
     custom_field: dict[str, Scalar] | None = None
+    status: Scalar = None
 
 
 class PreferencesIn(_In):
@@ -140,7 +147,7 @@ class CreateUserBody(_In):
     geo_coordinates: GeoIn | None = None
     custom_field: dict[str, Scalar] | None = None
     notation: NotationIn | None = None
-    identification: list[dict[str, Scalar]] | None = None
+    identification: list[dict[str, Any]] | None = Field(default=None, max_length=10)
     validate_: Scalar = Field(default=None, alias="validate")
 
 
@@ -180,18 +187,9 @@ def _plain(model: _In | None, name: str, skip: tuple[str, ...] = ()) -> dict[str
     return out
 
 
-def _create_command(body: CreateUserBody, h: UserHeaders) -> users.CreateUser:
-    if body.security is not None:
-        raise codes.invalid(
-            "security is not accepted yet: passwords, security codes and answers are stored only as "
-            "argon2id hashes, which this server does not take through Create User yet; send it later "
-            "through Update User Security."
-        )
-    if body.identification:
-        raise codes.invalid(
-            "identification is not accepted yet: identification numbers are stored only sealed; "
-            "add them later through Create User Identification."
-        )
+def _create_command(
+    body: CreateUserBody, h: UserHeaders, security: dict[str, Any] | None = None
+) -> users.CreateUser:
     _flag01(body.validate_, "validate")
     personal = body.personal_info or PersonalInfoIn()
     emails = []
@@ -257,6 +255,7 @@ def _create_command(body: CreateUserBody, h: UserHeaders) -> users.CreateUser:
         sections,
         tuple(dict.fromkeys(currencies)),
         h.source_id,
+        security,
     )
 
 
@@ -281,6 +280,33 @@ def _row_stamps(h: UserHeaders, rec: UserRecord) -> dict[str, Any]:
 
 def _custom_out(h: UserHeaders, value: Any) -> Any:
     return value if h.show_custom_field else None
+
+
+def email_item(h: UserHeaders, e: users.Identified) -> dict[str, Any]:
+    return {
+        "id": e.record.record_id,
+        "type": e.record.data.get("type", 0),
+        "address": e.record.data.get("address") or e.value,
+        "is_primary": int(e.record.is_primary),
+        "status": e.record.status,
+        "verification_status": e.record.verification_status,
+        **_row_stamps(h, e.record),
+        "custom_field": _custom_out(h, e.record.data.get("custom_field")),
+    }
+
+
+def phone_item(h: UserHeaders, ph: users.Identified) -> dict[str, Any]:
+    return {
+        "id": ph.record.record_id,
+        "type": ph.record.data.get("type", 1),
+        "country_code": ph.record.data.get("country_code"),
+        "number": "+" + ph.value if ph.value.isdigit() else ph.value,
+        "is_primary": int(ph.record.is_primary),
+        "status": ph.record.status,
+        "verification_status": ph.record.verification_status,
+        **_row_stamps(h, ph.record),
+        "custom_field": _custom_out(h, ph.record.data.get("custom_field")),
+    }
 
 
 def user_parts(h: UserHeaders, ctx: Any, user: users.UserView) -> dict[str, Any]:
@@ -309,33 +335,9 @@ def user_parts(h: UserHeaders, ctx: Any, user: users.UserView) -> dict[str, Any]
             "picture": p.get("photo") or None,
             "custom_field": None,
         },
-        "email": [
-            {
-                "id": e.record.record_id,
-                "type": e.record.data.get("type", 0),
-                "address": e.record.data.get("address") or e.value,
-                "is_primary": int(e.record.is_primary),
-                "status": e.record.status,
-                "verification_status": e.record.verification_status,
-                **_row_stamps(h, e.record),
-                "custom_field": _custom_out(h, e.record.data.get("custom_field")),
-            }
-            for e in user.emails
-        ],
-        "phone": [
-            {
-                "id": ph.record.record_id,
-                "type": ph.record.data.get("type", 1),
-                "country_code": ph.record.data.get("country_code"),
-                "number": "+" + ph.value if ph.value.isdigit() else ph.value,
-                "is_primary": int(ph.record.is_primary),
-                "status": ph.record.status,
-                "verification_status": ph.record.verification_status,
-                **_row_stamps(h, ph.record),
-                "custom_field": _custom_out(h, ph.record.data.get("custom_field")),
-            }
-            for ph in user.phones
-        ],
+        "email": [email_item(h, e) for e in user.emails],
+        "phone": [phone_item(h, ph) for ph in user.phones],
+        "security": updates.render_security(user.single("security")),
         "currency": [
             {
                 "id": c.record_id,
@@ -348,7 +350,7 @@ def user_parts(h: UserHeaders, ctx: Any, user: users.UserView) -> dict[str, Any]
         or None,
         "validate": "0",
     }
-    address = user.single("address")
+    address = primary_address(user.records)  # users/profile.py: the marked one, else the oldest
     if address is not None:
         a = address.data
         parts["address"] = {
@@ -422,8 +424,10 @@ def _path_user(raw: str) -> int:
     "customerAdded, merges, uniqueness) in the org's userSource profile, with their emails and "
     "phones as that profile's identifiers and the rest of the user (personal info, address, "
     "preferences, currencies, terms, geo coordinates, custom fields, notation) as user records. "
-    "`info.id` is the customer id of the v2 API. `security` and `identification` are refused "
-    "(3001) until their secrets can be hashed and sealed." + _HEADERS_DOC,
+    "`info.id` is the customer id of the v2 API. `security` (password, security code, two "
+    "questions and their answers, all required) is stored as argon2id hashes and answered Wiped "
+    '("____"); `identification[]` is checked and its numbers sealed as Create User Identification '
+    "does (users/finance.py), masked in the answer." + _HEADERS_DOC,
     response_model=UserAnswer,
     responses=user_errors(400, 408, 409, 413, 422),
 )
@@ -431,8 +435,29 @@ async def create_user(
     request: Request, body: Annotated[CreateUserBody, Body()], write: Write, ctx: Ctx
 ) -> JSONResponse:
     h = headers_for(request, ctx)
-    cmd = _create_command(body, h)
-    return await write(ctx, users.create_user, ctx, cmd, render=lambda u: envelope(h, user_parts(h, ctx, u)))
+    security = None
+    if body.security is not None:
+        given = await security_input(body.security, "security", create=True)
+        security = updates.security_data(None, given)
+    cmd = _create_command(body, h, security)
+    if not body.identification:
+        return await write(
+            ctx, users.create_user, ctx, cmd, render=lambda u: envelope(h, user_parts(h, ctx, u))
+        )
+    # identification[]: checked and sealed by users/finance.py (numbers masked in the answer).
+    from patron.api.user.finance import items_out  # it builds on this module
+
+    box = request.app.state.box
+    checked = finance.check_items("identification", body.identification, "POST")
+    cmd = dataclasses.replace(cmd, identifications=tuple(checked), box=box)
+
+    def render(u: users.UserView) -> dict[str, Any]:
+        parts = user_parts(h, ctx, u)
+        parts["identification"] = items_out(h, ctx, box, "identification", u.all_of("identification"))
+        return envelope(h, parts)
+
+    # sealed: an idempotent replay's stored answer may hold numbers in clear.
+    return await write(ctx, users.create_user, ctx, cmd, render=render, sealed=True)
 
 
 async def _read(uow: UnitOfWork, ctx: Any, user_id: int) -> users.UserView | None:
@@ -457,7 +482,10 @@ async def get_user(request: Request, user_id: str, db: Db, ctx: Ctx) -> JSONResp
     user = await db.read(_read, ctx, uid)
     if user is None:
         user = await db.write(users.read_user, ctx, uid)
-    return respond(h, user_parts(h, ctx, user))
+    parts = user_parts(h, ctx, user)
+    # The newest entry of the change log, in the seed's short form (users/lookups.py).
+    parts["last_activity"] = await db.read(last_activity, ctx, uid)
+    return respond(h, parts)
 
 
 @router.delete(
@@ -481,3 +509,420 @@ def _deleted(h: UserHeaders, ctx: Any, user: users.UserView) -> dict[str, Any]:
     parts = user_parts(h, ctx, user)
     parts["info"].pop("client_date")
     return envelope(h, parts, DELETE_KEYS)
+
+
+# --- Update User, personal info, security, emails and phones ------------------------------
+
+
+class SecurityIn(_In):
+    status: Scalar = None
+    trust_level: Scalar = None
+    password: Scalar = None
+    security_code: Scalar = None
+    secret_question_1: Scalar = None
+    secret_answer_1: Scalar = None
+    secret_question_2: Scalar = None
+    secret_answer_2: Scalar = None
+
+
+class EmailItemIn(EmailIn):
+    id: Scalar = None
+
+
+class PhoneItemIn(PhoneIn):
+    id: Scalar = None
+
+
+class EmailsBody(_In):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": [{"address": "m.collier@example.com", "is_primary": "0"}]}]}
+    )
+    email: list[EmailItemIn] = Field(max_length=10)
+
+
+class PhonesBody(_In):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"phone": [{"type": "0", "country_code": "840", "number": "+13413739950", "is_primary": "0"}]}
+            ]
+        }
+    )
+    phone: list[PhoneItemIn] = Field(max_length=10)
+
+
+class PersonalInfoBody(_In):
+    personal_info: PersonalInfoIn
+
+
+class SecurityBody(_In):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "security": {
+                        "password": "correct horse battery",
+                        "security_code": "123",
+                        "secret_question_1": "7",
+                        "secret_answer_1": "Alexes",
+                        "secret_question_2": "8",
+                        "secret_answer_2": "Mendal",
+                    }
+                }
+            ]
+        }
+    )
+    security: SecurityIn
+
+
+class UpdateUserBody(_In):
+    personal_info: PersonalInfoIn | None = None
+    address: AddressIn | None = None
+    security: SecurityIn | None = None
+    preferences: PreferencesIn | None = None
+    email: list[EmailItemIn] = Field(default_factory=list, max_length=10)
+    phone: list[PhoneItemIn] = Field(default_factory=list, max_length=10)
+    validate_: Scalar = Field(default=None, alias="validate")
+
+
+_SECRETS: tuple[tuple[str, sensitive.SecretKind], ...] = (
+    ("password", "password"),
+    ("security_code", "security_code"),
+    ("secret_answer_1", "secret_answer"),
+    ("secret_answer_2", "secret_answer"),
+)
+
+
+async def security_input(
+    raw: SecurityIn | dict[str, Any], where: str, *, create: bool
+) -> updates.SecurityInput:
+    """Check a security object and hash its secrets (argon2id on the CPU pool) before any
+    unit of work opens. On create every secret and question is required; on update any
+    of them, a question only with its answer. trust_level is the server's (dropped)."""
+    given = (
+        raw.model_dump(exclude_none=True)
+        if isinstance(raw, SecurityIn)
+        else {k: v for k, v in raw.items() if v is not None}
+    )
+    unknown = sorted(set(given) - set(SecurityIn.model_fields))
+    if unknown:
+        raise codes.invalid(f"{where}.{unknown[0]} is not a security field.")
+    given = {k: v for k, v in given.items() if v != "" and k != "trust_level"}
+    names = [n for n, _ in _SECRETS] + list(updates.QUESTION_FIELDS)
+    if create:
+        for name in names:
+            if name not in given:
+                raise codes.missing(f"{where}.{name}")
+    elif not any(n in given for n in names):
+        raise codes.missing(f"{where}.password, security_code or a secret question and answer")
+    for n in ("1", "2"):
+        if (f"secret_question_{n}" in given) != (f"secret_answer_{n}" in given):
+            raise codes.missing(f"{where}.secret_question_{n} and {where}.secret_answer_{n} (together)")
+    questions: dict[str, str] = {}
+    for q in updates.QUESTION_FIELDS:
+        if q in given:
+            questions[q] = fields.coerce(fields.RULES["security"][q], given[q], f"{where}.{q}")
+    status = None
+    if "status" in given:
+        status = fields.coerce(fields.RULES["security"]["status"], given["status"], f"{where}.status")
+    todo = [(name, kind) for name, kind in _SECRETS if name in given]
+    try:
+        for name, _ in todo:  # every check first: a bad one hashes nothing
+            if not isinstance(given[name], str | int) or isinstance(given[name], bool):
+                raise sensitive.SensitiveInputError(f"{where}.{name}", "must be a string")
+        hashes = await asyncio.gather(
+            *(sensitive.hash_secret(str(given[n]), kind=k, field=f"{where}.{n}") for n, k in todo)
+        )
+    except sensitive.SensitiveInputError as exc:
+        raise codes.invalid(str(exc)) from None
+    secrets = dict(zip((n for n, _ in todo), hashes, strict=True))
+    return updates.SecurityInput(
+        password=secrets.get("password"),
+        security_code=secrets.get("security_code"),
+        secret_question_1=questions.get("secret_question_1"),
+        secret_answer_1=secrets.get("secret_answer_1"),
+        secret_question_2=questions.get("secret_question_2"),
+        secret_answer_2=secrets.get("secret_answer_2"),
+        status=status,
+    )
+
+
+def _contacts(kind: str, items: list[Any], method: fields.Method) -> tuple[updates.ContactInput, ...]:
+    """Each email or phone checked by its table (fields.py) on the method's letters."""
+    if not items:
+        raise codes.missing(kind)
+    out = []
+    for i, item in enumerate(items):
+        path = f"{kind}[{i}]"
+        raw = item.model_dump(exclude_none=True) if isinstance(item, BaseModel) else dict(item)
+        c = fields.validate_object(kind, raw, method=method, path=path)
+        value = c.get("address" if kind == "email" else "number")
+        country = c.get("country_code")
+        if country is not None:
+            try:
+                country = sensitive.check_country(country, f"{path}.country_code")
+            except sensitive.SensitiveInputError as exc:
+                raise codes.invalid(str(exc)) from None
+        primary = c.get("is_primary")
+        out.append(
+            updates.ContactInput(
+                id=c.get("id"),
+                value=str(value) if value is not None else None,
+                type=c.get("type"),
+                country_code=country,
+                is_primary=None if primary is None else bool(primary),
+                status=c.get("status"),
+                custom_field=_custom(c.get("custom_field"), f"{path}.custom_field"),
+                path=path,
+            )
+        )
+    return tuple(out)
+
+
+def _personal(raw: PersonalInfoIn, where: str = "personal_info") -> updates.PersonalInfoInput:
+    c = fields.validate_object("personal_info", raw.model_dump(exclude_none=True), method="PUT", path=where)
+    kept = {k: c[k] for k in updates.PERSONAL_FIELDS if k in c and c[k] is not None}
+    first, last = c.get("first_name"), c.get("last_name")
+    return updates.PersonalInfoInput(
+        None if first is None else str(first), None if last is None else str(last), kept
+    )
+
+
+def _only(h: UserHeaders, ctx: Any, user: users.UserView, *keys: str) -> dict[str, Any]:
+    parts = user_parts(h, ctx, user)
+    return {k: parts[k] for k in ("info", *keys)}
+
+
+def _touched(h: UserHeaders, ctx: Any, kind: str, outcome: updates.Outcome) -> dict[str, Any]:
+    """The rows a change touched (004:L3479-3621 etc.); deleted ones as their id alone."""
+    parts = _only(h, ctx, outcome.user)
+    item = email_item if kind == "email" else phone_item
+    if outcome.deleted:
+        keys = list(item(h, users.Identified("", _BLANK)))
+        parts[kind] = [{**dict.fromkeys(keys), "id": rid} for rid in outcome.deleted]
+    else:
+        parts[kind] = [item(h, t) for t in outcome.touched]
+    return envelope(h, parts)
+
+
+_BLANK = UserRecord(0, "", 0, 0, False, {}, None, utcnow(), utcnow())
+
+
+async def _get(db: Any, ctx: Any, uid: int) -> users.UserView:
+    user = await db.read(_read, ctx, uid)
+    if user is None:
+        user = await db.write(users.read_user, ctx, uid)
+    assert isinstance(user, users.UserView)
+    return user
+
+
+@router.put(
+    "/user/{user_id}",
+    summary="Update User",
+    description="Change a user in one unit of work (all or nothing): `personal_info` (names through "
+    "the customers service, customerUpdated; the other fields in the personal info record), `security` "
+    "(the given secrets re-hashed with argon2id, never returned), `email[]` and `phone[]` by id (as "
+    "Update User Email / Phone), `address` (the main address, as Update User Address) and `preferences` "
+    "(as Update User Preferences)." + _HEADERS_DOC,
+    response_model=UserAnswer,
+    responses=user_errors(400, 404, 408, 409, 413, 422),
+)
+async def update_user(
+    request: Request, user_id: str, body: Annotated[UpdateUserBody, Body()], write: Write, ctx: Ctx
+) -> JSONResponse:
+    h = headers_for(request, ctx)
+    uid = _path_user(user_id)
+    _flag01(body.validate_, "validate")
+    # The main address and the preferences are checked as their own operations check them.
+    from patron.api.user import profile  # it builds on this module
+
+    address = preferences = None
+    if body.address is not None:
+        item = profile.AddressItem.model_validate(body.address.model_dump(exclude_unset=True))
+        address = profile._address(item, "address", "PUT", "address")
+    if body.preferences is not None:
+        given = profile.PreferencesItem.model_validate(body.preferences.model_dump(exclude_unset=True))
+        preferences = profile._preferences(given, h)
+    cmd = updates.UpdateUser(
+        uid,
+        _personal(body.personal_info) if body.personal_info is not None else None,
+        await security_input(body.security, "security", create=False) if body.security is not None else None,
+        _contacts("email", body.email, "PUT") if body.email else (),
+        _contacts("phone", body.phone, "PUT") if body.phone else (),
+        h.source_id,
+        address,
+        preferences,
+    )
+    return await write(
+        ctx, updates.update_user, ctx, cmd, render=lambda u: envelope(h, user_parts(h, ctx, u))
+    )
+
+
+@router.put(
+    "/user/personal_info/{user_id}",
+    summary="Update User Personal Info",
+    description="Change the user's personal information: first and last name are the userSource "
+    "profile's names (through the customers service: customerUpdated with updatedFields, history); "
+    "title, nick name, job title, gender, date of birth and photo are the personal info record's, "
+    "recorded in the change log and raising customerUpdated too. Fields not sent stay." + _HEADERS_DOC,
+    response_model=UserAnswer,
+    responses=user_errors(400, 404, 408, 413, 422),
+)
+async def update_personal_info(
+    request: Request, user_id: str, body: Annotated[PersonalInfoBody, Body()], write: Write, ctx: Ctx
+) -> JSONResponse:
+    h = headers_for(request, ctx)
+    uid = _path_user(user_id)
+    given = _personal(body.personal_info)
+    return await write(
+        ctx,
+        updates.update_personal_info,
+        ctx,
+        uid,
+        given,
+        render=lambda u: envelope(h, _only(h, ctx, u, "personal_info")),
+    )
+
+
+@router.get(
+    "/user/personal_info/{user_id}",
+    summary="Get User Personal Info",
+    description="The user's personal information: the userSource profile's names and the personal "
+    "info record." + _HEADERS_DOC,
+    response_model=UserAnswer,
+    responses=user_errors(400, 404),
+)
+async def get_personal_info(request: Request, user_id: str, db: Db, ctx: Ctx) -> JSONResponse:
+    h = headers_for(request, ctx)
+    user = await _get(db, ctx, _path_user(user_id))
+    return respond(h, _only(h, ctx, user, "personal_info"))
+
+
+@router.put(
+    "/user/security/{user_id}",
+    summary="Update User Security",
+    description="Replace the user's password, security code and secret questions and answers (any of "
+    "them; a question with its answer). Secrets are checked (password 8-128 characters, NIST SP 800-63B; "
+    "security code 1-6 digits; answers 1-101 characters, matched case-insensitively) and stored only as "
+    'argon2id hashes; the answer shows them Wiped ("____"). Recorded in the change log with every secret '
+    'as "____"; no customerUpdated.' + _HEADERS_DOC,
+    response_model=UserAnswer,
+    responses=user_errors(400, 404, 408, 413),
+)
+async def update_security(
+    request: Request, user_id: str, body: Annotated[SecurityBody, Body()], write: Write, ctx: Ctx
+) -> JSONResponse:
+    h = headers_for(request, ctx)
+    uid = _path_user(user_id)
+    given = await security_input(body.security, "security", create=False)
+    return await write(
+        ctx,
+        updates.update_security,
+        ctx,
+        uid,
+        given,
+        render=lambda u: envelope(h, _only(h, ctx, u, "security")),
+    )
+
+
+@router.get(
+    "/user/security/{user_id}",
+    summary="Get User Security",
+    description="The user's security settings: trust level and question ids; every secret Wiped "
+    '("____" when set, null when not), never its value or hash.' + _HEADERS_DOC,
+    response_model=UserAnswer,
+    responses=user_errors(400, 404),
+)
+async def get_security(request: Request, user_id: str, db: Db, ctx: Ctx) -> JSONResponse:
+    h = headers_for(request, ctx)
+    user = await _get(db, ctx, _path_user(user_id))
+    return respond(h, _only(h, ctx, user, "security"))
+
+
+def _contact_routes(kind: str, label: str, body_model: type[BaseModel]) -> None:
+    """The four routes of a user's emails or phones (they differ only in their field)."""
+    word = "address" if kind == "email" else "number"
+    plural = "Email(s)" if kind == "email" else "Phone(s)"
+    ident = "email" if kind == "email" else "mobile"
+
+    async def create(request: Request, user_id: str, body: Any, write: Write, ctx: Ctx) -> JSONResponse:
+        h = headers_for(request, ctx)
+        uid = _path_user(user_id)
+        items = _contacts(kind, getattr(body, kind), "POST")
+        return await write(
+            ctx,
+            updates.add_contacts,
+            ctx,
+            uid,
+            kind,
+            items,
+            h.source_id,
+            render=lambda o: _touched(h, ctx, kind, o),
+        )
+
+    async def update(request: Request, user_id: str, body: Any, write: Write, ctx: Ctx) -> JSONResponse:
+        h = headers_for(request, ctx)
+        uid = _path_user(user_id)
+        items = _contacts(kind, getattr(body, kind), "PUT")
+        return await write(
+            ctx, updates.update_contacts, ctx, uid, kind, items, render=lambda o: _touched(h, ctx, kind, o)
+        )
+
+    async def delete(request: Request, user_id: str, body: Any, write: Write, ctx: Ctx) -> JSONResponse:
+        h = headers_for(request, ctx)
+        uid = _path_user(user_id)
+        items = _contacts(kind, getattr(body, kind), "DELETE")
+        return await write(
+            ctx, updates.delete_contacts, ctx, uid, kind, items, render=lambda o: _touched(h, ctx, kind, o)
+        )
+
+    async def read(request: Request, user_id: str, db: Db, ctx: Ctx) -> JSONResponse:
+        h = headers_for(request, ctx)
+        user = await _get(db, ctx, _path_user(user_id))
+        return respond(h, _only(h, ctx, user, kind))
+
+    for fn in (create, update, delete):
+        fn.__annotations__["body"] = Annotated[body_model, Body()]
+    path = f"/user/{kind}/{{user_id}}"
+    router.post(
+        path,
+        summary=f"Create User {label}",
+        description=f"Add {kind}s to the user: each {word} becomes a `{ident}` identifier of the userSource "
+        "profile (through the customers service: customerUpdated, uniqueness; one held by another user is "
+        f"3009), with its user record (type, primary, status, custom field). One primary {kind}: a new "
+        "primary takes it over; a user's first is primary. All or nothing." + _HEADERS_DOC,
+        response_model=UserAnswer,
+        responses=user_errors(400, 404, 408, 409, 413, 422),
+    )(create)
+    router.put(
+        path,
+        summary=f"Update User {label}",
+        description=f"Change the user's {kind}s by id: a new {word} replaces the identifier "
+        f"(customerUpdated) and resets verification_status to 0 (verification is the server's); type, status"
+        f"{', country code' if kind == 'phone' else ''} and primary are the record's (change log, "
+        "customerUpdated). Making one primary takes it from the other; a primary cannot be made "
+        "non-primary. All or nothing." + _HEADERS_DOC,
+        response_model=UserAnswer,
+        responses=user_errors(400, 404, 408, 409, 413, 422),
+    )(update)
+    router.delete(
+        path,
+        summary=f"Delete User {label}",
+        description=f"Remove the user's {kind}s by id (their identifiers and records; customerUpdated). "
+        f"When the primary goes, the remaining {kind} with the lowest id becomes primary. A loyalty customer "
+        "keeps its primary identifier type (3011). All or nothing." + _HEADERS_DOC,
+        response_model=UserAnswer,
+        responses=user_errors(400, 404, 408, 409, 413, 422),
+    )(delete)
+    router.get(
+        path,
+        summary=f"Get User {plural}",
+        description=f"The user's {kind}s: the userSource profile's `{ident}` identifiers with their records "
+        "(one added through v2 gets its record on this first read)." + _HEADERS_DOC,
+        response_model=UserAnswer,
+        responses=user_errors(400, 404),
+    )(read)
+
+
+_contact_routes("email", "Email", EmailsBody)
+_contact_routes("phone", "Phone", PhonesBody)
