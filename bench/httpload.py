@@ -247,7 +247,15 @@ async def sequential(host: str, port: int, request: bytes, repeats: int) -> tupl
 async def send_all(host: str, port: int, requests: Sequence[bytes], connections: int) -> list[int]:
     """Send every request once, over `connections` keep-alive connections, as fast as the
     server answers; return the statuses in request order (0: no answer)."""
-    statuses = [0] * len(requests)
+    return [status for status, _ in await exchange_all(host, port, requests, connections)]
+
+
+async def exchange_all(
+    host: str, port: int, requests: Sequence[bytes], connections: int
+) -> list[tuple[int, bytes]]:
+    """send_all, keeping each answer's body: (status, body) in request order ((0, b""): no
+    answer)."""
+    answers: list[tuple[int, bytes]] = [(0, b"")] * len(requests)
     pending = iter(range(len(requests)))
 
     async def worker() -> None:
@@ -257,7 +265,8 @@ async def send_all(host: str, port: int, requests: Sequence[bytes], connections:
                 try:
                     if conn is None:
                         conn = await Connection.open(host, port)
-                    statuses[index], _, close = await conn.request(requests[index])
+                    status, body, close = await conn.request(requests[index])
+                    answers[index] = (status, body)
                 except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
                     close = True
                 if close and conn is not None:
@@ -268,7 +277,7 @@ async def send_all(host: str, port: int, requests: Sequence[bytes], connections:
                 conn.close()
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(connections, len(requests))))))
-    return statuses
+    return answers
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:

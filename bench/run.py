@@ -35,6 +35,7 @@ from httpload import (
     OpenLoopResult,
     build_get,
     build_request,
+    exchange_all,
     open_loop,
     run_async,
     send_all,
@@ -76,6 +77,11 @@ COUPON_SERIES = 11
 REUSABLE_SERIES = 13
 COUPON_BODIES = 20_000
 COUPON_POOL = 1_000
+# The user namespace (seed 004, issue 11): Get User cycles over USER_KEYS users made first.
+USER_KEYS = 5_000
+# Rows printed per core used after the table.
+LOYALTY_ROWS = ("loyalty read", "purchase", "coupon")
+USER_ROWS = ("create user", "get user")
 
 # Targets (issue 7, section 3): stated for the default load shapes below.
 TARGET_CONNECTIONS = 32
@@ -138,6 +144,7 @@ def method_of(scenario: str) -> str:
         "purchase": "POST",
         "coupon issue": "POST",
         "coupon redeem": "POST",
+        "create user": "POST",
     }.get(scenario, "GET")
 
 
@@ -159,6 +166,7 @@ class Settings:
     loyalty_customers: int
     ledger_entries: tuple[int, ...]  # reads measured at each, purchases at the last; () skips
     loyalty_only: bool
+    users_only: bool
     output: Path
     keep_temp: bool
 
@@ -229,6 +237,11 @@ def parse_args(argv: Sequence[str]) -> Settings:
         help="only the loyalty scenarios (and the bare app): no register, lookup, details, update, search",
     )
     parser.add_argument(
+        "--users-only",
+        action="store_true",
+        help="only the user namespace's rows (create user, get user) on each engine, and the bare app",
+    )
+    parser.add_argument(
         "--output", type=Path, help="JSON results file (default bench/results/bench-<time>.json)"
     )
     parser.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (server logs)")
@@ -258,7 +271,9 @@ def parse_args(argv: Sequence[str]) -> Settings:
         parser.error(f"--ledger-entries: whole numbers separated by commas, not {steps_text!r}")
     if args.no_loyalty and args.loyalty_only:
         parser.error("--no-loyalty and --loyalty-only exclude each other")
-    if args.no_loyalty:
+    if args.users_only and args.loyalty_only:
+        parser.error("--users-only and --loyalty-only exclude each other")
+    if args.no_loyalty or args.users_only:
         steps = ()
     elif not 1 <= loyalty_customers <= 10_000_000 or not steps:
         parser.error("need --loyalty-customers from 1 to 10,000,000 and at least one --ledger-entries")
@@ -266,7 +281,7 @@ def parse_args(argv: Sequence[str]) -> Settings:
         parser.error(
             "--ledger-entries must ascend, each at least --loyalty-customers (a registration entry each)"
         )
-    if args.loyalty_only:
+    if args.loyalty_only or args.users_only:
         search = 0
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Settings(
@@ -283,6 +298,7 @@ def parse_args(argv: Sequence[str]) -> Settings:
         loyalty_customers=loyalty_customers,
         ledger_entries=steps,
         loyalty_only=args.loyalty_only,
+        users_only=args.users_only,
         output=args.output or RESULTS / f"bench-{stamp}.json",
         keep_temp=args.keep_temp,
     )
@@ -363,6 +379,47 @@ def coupon_issue_body(series_id: int, customer_id: int) -> bytes:
 
 def coupon_redeem_body(code: str, customer_id: int) -> bytes:
     return json.dumps({"code": code, "customer": {"id": customer_id}, "billNumber": "BENCH"}).encode()
+
+
+def user_body(run: int, serial: int) -> bytes:
+    """The Create User body lua/user.lua sends as request `serial` of run `run` (0 to 7): the
+    seed's personal info, a fresh email and phone, its preferences and a currency. Runs 0
+    and 1 are the warm-up and the measured run, 5 the Get User users, 7 the probes."""
+    body = {
+        "personal_info": {"title": "1", "first_name": "Marcos", "last_name": "Collier", "gender": "1"},
+        "email": [
+            {
+                "address": f"marcos.collier.{run}{serial:06d}@example.com",
+                "verification_status": "1",
+                "is_primary": "1",
+            }
+        ],
+        "phone": [
+            {
+                "type": "1",
+                "country_code": "840",
+                "number": f"+1306{run + 2}{serial:06d}",
+                "verification_status": "0",
+                "is_primary": 1,
+            }
+        ],
+        "preferences": {
+            "preferred_language_code": "en",
+            "enable_facebook_account": "1",
+            "enable_promotion_notification": "1",
+            "enable_email_notification": "1",
+            "enable_sms_notification": "1",
+            "enable_push_notification": "1",
+            "time_zone": "UTC +10:00",
+            "enable_device_authentication": "0",
+        },
+        "currency": [{"code": "USD"}],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def user_path(user_id: int) -> str:
+    return f"/user/{user_id}"
 
 
 def update_path(customer_id: int) -> str:
@@ -641,6 +698,9 @@ class Bench:
         at = Served(server, engine, processes)
         auth = creds.basic_auth()
         try:
+            if self.settings.users_only:
+                self._users(at, auth, url)
+                return
             self._register(at, auth)
             keys = customer_keys(server, auth, LOOKUP_KEYS)
             self.extra.setdefault("customers_cycled", {})[engine] = len(keys)
@@ -649,6 +709,7 @@ class Bench:
             log(f"{engine}: lookup, details and update cycle over {len(keys):,} customers")
             self._reads(at, auth, keys)
             self._update(at, auth, [customer_id for customer_id, _ in keys])
+            self._users(at, auth, url)
         finally:
             self.procs.stop_server(server)
             stop_db()
@@ -690,6 +751,38 @@ class Bench:
             probes=probes,
             auth=auth,
         )
+
+    def _users(self, at: Served, auth: str, url: str) -> None:
+        """The user namespace (seed 004): POST /user (Create User, a fresh email and phone on
+        every request, lua/user.lua), then GET /user/{id} (Get User) cycling over USER_KEYS
+        users made first through Create User, untimed."""
+        probes = [Call("POST", "/user", user_body(7, n)) for n in range(PROBES)]
+        self.closed(
+            at,
+            "create user",
+            "user.lua",
+            {"BENCH_AUTH": auth, "BENCH_RUN": "1"},
+            warm_env={"BENCH_AUTH": auth, "BENCH_RUN": "0"},
+            probes=probes,
+            auth=auth,
+        )
+        port = at.server.port
+        requests = [
+            build_request("POST", "127.0.0.1", port, "/user", auth, user_body(5, n)) for n in range(USER_KEYS)
+        ]
+        answers = run_async(exchange_all("127.0.0.1", port, requests, 32))
+        ids = [json.loads(body)["info"]["id"] for status, body in answers if status == 200]
+        if len(ids) < USER_KEYS:
+            log(f"{USER_KEYS - len(ids):,} of the {USER_KEYS:,} Create Users for Get User failed")
+        if not ids:
+            raise BenchError("no user was created, so there is nothing to get")
+        if at.engine == "postgres":
+            self.procs.analyze_postgres(url)
+        log(f"{at.engine}: get user cycles over {len(ids):,} users")
+        paths = [user_path(int(user_id)) for user_id in ids]
+        env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(f"user-{at.engine}", paths))}
+        probes = [Call("GET", path) for path in paths[:PROBES]]
+        self.closed(at, "get user", "paths.lua", env, probes=probes, auth=auth)
 
     def run_search(self) -> None:
         count = self.settings.search_customers
@@ -1187,6 +1280,7 @@ def main(argv: Sequence[str]) -> int:
             "search_customers": settings.search_customers,
             "loyalty_customers": settings.loyalty_customers if settings.ledger_entries else 0,
             "ledger_entries": list(settings.ledger_entries),
+            "users_only": settings.users_only,
             "probes_per_scenario": PROBES,
             "postgres_durable": True,
         },
@@ -1254,6 +1348,10 @@ def print_report(bench: Bench) -> None:
                 f"  {item['kind']:<7} {item['q']:<{width}}  {matches:>8}  {item['p50_ms']:>8.2f}  "
                 f"{item['max_ms']:>8.2f}"
             )
+    users = [r for r in bench.rows if r.scenario in USER_ROWS]
+    if users:
+        print("\nthe user namespace (seed 004):")
+        print_per_core(users)
     print_loyalty(bench)
 
 
@@ -1289,14 +1387,19 @@ def print_loyalty(bench: Bench) -> None:
             else ""
         )
         print(f"  {engine}: " + ", ".join(cells) + change)
+    print_per_core([r for r in bench.rows if r.engine in loyalty and r.scenario.startswith(LOYALTY_ROWS)])
+
+
+def print_per_core(rows: Sequence[Row]) -> None:
+    """Each row per core used, beside the bare app's figure computed the same way."""
+    if not rows:
+        return
     # On a shared machine the server may get fewer cores than it could use, and not the
     # same share in every run: per core used, the figures compare across runs.
     print(
         "per core used (req/s / cores the server and its database used; steadier when others take the CPU):"
     )
-    for row in bench.rows:
-        if row.engine not in loyalty or not row.scenario.startswith(("loyalty read", "purchase", "coupon")):
-            continue
+    for row in rows:
         mine = per_core(row)
         bare = per_core(row.bare) if row.bare else 0.0
         versus = (

@@ -116,6 +116,21 @@ def card_body(pan: str) -> dict[str, Any]:
     return body
 
 
+async def test_the_cvv_length_follows_the_cards_network(client: OrgClient) -> None:
+    uid = await new_user(client)
+    amex = card_body("378282246310005")  # a Luhn-valid American Express test number
+    amex["credit_card"][0]["security_code"] = "123"
+    r = await client.post(f"/user/credit_card/{uid}", json=amex)
+    assert r.status_code == 400 and "security_code" in r.json()["result"]["message"], r.text
+    amex["credit_card"][0]["security_code"] = "1234"
+    card = ok(await client.post(f"/user/credit_card/{uid}", json=amex))["credit_card"][0]
+    assert card["number"] == "378282*****0005" and card["security_code"] is None
+    visa = card_body(new_pan())
+    visa["credit_card"][0]["security_code"] = "1234"
+    r = await client.post(f"/user/credit_card/{uid}", json=visa)
+    assert r.status_code == 400 and "security_code" in r.json()["result"]["message"], r.text
+
+
 async def test_credit_card_create_update_get_delete(client: OrgClient) -> None:
     uid = await new_user(client)
     pan = new_pan()

@@ -50,7 +50,7 @@ from patron.users import codes
 from patron.users import service as users
 from patron.users.fields import FieldError, validate_object, validate_parts
 from patron.users.lookups import USER_RECORD_KIND
-from patron.users.records import UserRecord, UserRecords
+from patron.users.records import INDEXED, UserRecord, UserRecords
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,13 @@ HISTORY_FIELD_TYPE = "UserRecord"
 # The seed's history entity code of each record kind of this module (docs/users.md).
 ENTITY = {"document": 26, "relationship": 23, "external_auth": 36}
 
-_OF_KIND = Q(
+_OF_KIND_SQL = (
     "SELECT record_id, kind, status, verification_status, is_primary, data, sealed, created_at, updated_at"
-    " FROM user_record WHERE org_id = :org_id AND customer_id = :customer_id AND kind = :kind"
+    " FROM user_record{indexed} WHERE org_id = :org_id AND customer_id = :customer_id AND kind = :kind"
     " ORDER BY record_id"
 )
+# The index (org_id, customer_id, kind), named for SQLite (records.py says why).
+_OF_KIND = Q(sqlite=_OF_KIND_SQL.format(indexed=INDEXED), postgresql=_OF_KIND_SQL.format(indexed=""))
 _BY_ID = Q(
     "SELECT customer_id, record_id, kind, status, verification_status, is_primary, data, sealed,"
     " created_at, updated_at FROM user_record WHERE org_id = :org_id AND record_id = :record_id"

@@ -48,6 +48,8 @@ same table is in docs/users.md, "Field rules"), seed id: defect -> what is used 
 - X29 bank_account.number: 10-18 digits refuses the seed's own sample (42247074, L5835) ->
   4-18 digits.
 - X02 on bank_account.bank_address: digits only for an address -> X10 (free text).
+- X16 on credit_card.security_code: a country code's 1-3 digits, refusing Amex's 4 -> X20's
+  digits, the card's network deciding 3 or 4 (`sensitive.check_cvv`).
 - X31 bank_account.iban: unanchored -> an anchored IBAN shape and the IBAN checksum.
 - X34 credit_card.number: 1-16 digits, no Luhn, 19-digit PANs refused -> 12-19 digits
   passing Luhn.
@@ -131,6 +133,9 @@ _DATETIME_NAMES = frozenset({"server_date", "date_utc", "update_date_utc", "upda
 FIELD_OVERRIDES: dict[tuple[str, str], tuple[str, str | None, str]] = {
     ("bank_account", "bank_address"): ("String", "X10", "digits-only X02 for an address (L1312)"),
     ("document_info", "date_utc"): ("DateTime", "X04", "typed Date with the digits X02 (L2266)"),
+    # The country-code X16 (1-3 digits) on the CVV would refuse American Express's 4 digits;
+    # sensitive.check_cvv then asks 3 digits, 4 for Amex.
+    ("credit_card", "security_code"): ("String", "X20", "country-code X16 on a CVV (L1378)"),
 }
 
 # The R rows the seed's own samples break (seed-004-rules.md 2.9), treated as O:

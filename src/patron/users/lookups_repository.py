@@ -6,6 +6,7 @@ customers whole."""
 from __future__ import annotations
 
 from patron.db.sql import Q
+from patron.users.records import INDEXED
 
 # One customer's change log, newest first: the index (org_id, customer_id, change_id).
 HISTORY = Q(
@@ -44,13 +45,15 @@ CUSTOMERS = Q(
     " WHERE org_id = :org_id AND customer_id IN (:ids*)"
 )
 # The candidates' records of one kind: the index (org_id, customer_id, kind) of user_record.
+# (Named for SQLite, whose planner may otherwise read the org's records to probe the list.)
+_RECORDS = (
+    "SELECT customer_id, data FROM user_record{indexed} WHERE org_id = :org_id AND customer_id IN (:ids*)"
+)
 RECORDS_OF_KIND = Q(
-    "SELECT customer_id, data FROM user_record WHERE org_id = :org_id AND customer_id IN (:ids*)"
-    " AND kind = :kind"
+    sqlite=_RECORDS.format(indexed=INDEXED) + " AND kind = :kind",
+    postgresql=_RECORDS.format(indexed="") + " AND kind = :kind",
 )
-RECORDS_WITH_SOURCE = Q(
-    "SELECT customer_id, data FROM user_record WHERE org_id = :org_id AND customer_id IN (:ids*)"
-)
+RECORDS_WITH_SOURCE = Q(sqlite=_RECORDS.format(indexed=INDEXED), postgresql=_RECORDS.format(indexed=""))
 
 # Get User Group(s): the groups the customer heads (unique key (org_id, primary_customer_id,
 # hierarchy_code)) and those it is a member of (index (org_id, customer_id) of group_member,

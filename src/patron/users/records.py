@@ -29,9 +29,16 @@ USER_RECORD = Table(
     ),
 )
 _COLUMNS = "record_id, kind, status, verification_status, is_primary, data, sealed, created_at, updated_at"
-_OF_CUSTOMER = Q(
-    f"SELECT {_COLUMNS} FROM user_record WHERE org_id = :org_id AND customer_id = :customer_id"
+# One customer's records: the index (org_id, customer_id, kind). SQLite's planner would walk
+# the primary key (org_id, record_id) to skip the sort, reading the org's every record, so
+# it is told the index.
+INDEXED = " INDEXED BY ix_user_record_org_id_customer_id_kind"
+_OF_CUSTOMER_SQL = (
+    f"SELECT {_COLUMNS} FROM user_record{{indexed}} WHERE org_id = :org_id AND customer_id = :customer_id"
     " ORDER BY record_id"
+)
+_OF_CUSTOMER = Q(
+    sqlite=_OF_CUSTOMER_SQL.format(indexed=INDEXED), postgresql=_OF_CUSTOMER_SQL.format(indexed="")
 )
 
 

@@ -16,7 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from patron.api.deps import Box, Ctx, Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
-from patron.api.user.envelope import SUCCESS_RESULT, USER_KEYS, UserHeaders, envelope, headers_for, respond
+from patron.api.user.envelope import USER_KEYS, UserHeaders, envelope, headers_for, respond
+from patron.api.user.parts import DOCUMENT_KEYS, document_entry
+from patron.api.user.parts import external_item as _external
+from patron.api.user.parts import relationship_item as _relationship
 from patron.api.user.schemas import Result, UserAnswer, user_errors
 from patron.api.user.users import _path_user, user_parts
 from patron.api.v2.images import Store
@@ -38,23 +41,6 @@ _HEADERS_DOC = (
     "`show_sensitive_data`, `show_custom_field` (0 leaves custom_field null)."
 )
 
-# The seed's document envelope (seed-004-rules.md 2.3, 004:L4097-4241) and inquiry envelope
-# (004:L29435-29621): top-level keys in order.
-DOCUMENT_KEYS: tuple[str, ...] = (
-    "result",
-    "info",
-    "attachment",
-    "custom_field",
-    "geo_coordinates",
-    "notes",
-    "last_activity",
-    "authentication",
-    "validate",
-    "function_code",
-    "time_zone",
-    "time_zone_name",
-    "response_time",
-)
 INQUIRY_DOCUMENT_KEYS: tuple[str, ...] = (
     "result",
     "result_set",
@@ -157,87 +143,7 @@ def _info(h: UserHeaders, ctx: Any, user: users.UserView) -> dict[str, Any]:
     return info
 
 
-def _custom(h: UserHeaders, pairs: Any) -> dict[str, Any] | None:
-    if pairs is None or not h.show_custom_field:
-        return None
-    return {str(k): v for k, v in pairs}
-
-
 # Documents ----------------------------------------------------------------------------------
-
-
-def attachment_path(user_id: int, file_id: int) -> str:
-    return f"/user/document/{user_id}/attachment/{file_id}"
-
-
-def document_entry(
-    h: UserHeaders,
-    ctx: Any,
-    view: docs.DocumentView,
-    *,
-    nested: bool,
-    client_date: bool,
-    validate: str | None = None,
-) -> dict[str, Any]:
-    """One document as the seed answers it: the document envelope (004:L4097-4241), or an
-    item of `documents[]` (nested: result and trailer of its own, 004:L17560-17822)."""
-    rec = view.record
-    d = rec.data
-    dry = rec.record_id == 0
-    stamps = h.stamps(rec.created_at)
-    info: dict[str, Any] = {
-        "program_id": ctx.org_id,
-        "user_id": view.user_id,
-        "entity": d.get("entity"),
-        "entity_id": d.get("entity_id"),
-        "document_id": rec.record_id,
-        "first_name": d.get("first_name") or view.user_first_name,
-        "last_name": d.get("last_name") or view.user_last_name,
-        "email_address": view.email_address,
-        "type": d.get("type"),
-        "language": d.get("language"),
-        "status": rec.status,
-        "subject": d.get("subject"),
-        "notes": d.get("notes"),
-        "number_of_attachments": len(d.get("attachments", [])),
-        "support_notes": None,
-        "update_datetime_utc": stamps["date_utc"] if not dry else None,
-    }
-    if client_date:
-        info["client_date"] = stamps["client_date"] if not dry else None
-    info.update(
-        {
-            "source_id": d.get("source_id"),
-            "server_date": stamps["server_date"],
-            "date_utc": stamps["date_utc"],
-            "source_time_zone": h.zone.label,
-            "attachment_status": docs.STORED,
-        }
-    )
-    attachments = [
-        {
-            "file_name": a.get("file_name"),
-            "file_extension": a.get("file_extension"),
-            "content": "____",
-            "file_id": a.get("file_id"),
-            "file_url": None if dry else attachment_path(view.user_id, a["file_id"]),
-            "is_selfie": bool(a.get("is_selfie")),
-        }
-        for a in d.get("attachments", [])
-    ]
-    parts: dict[str, Any] = {
-        "info": info,
-        "attachment": attachments,
-        "custom_field": _custom(h, d.get("custom_field")),
-        "geo_coordinates": d.get("geo_coordinates"),
-        "validate": validate,
-    }
-    if not nested:
-        return envelope(h, parts, DOCUMENT_KEYS)
-    body: dict[str, Any] = dict.fromkeys(DOCUMENT_KEYS)
-    body.update(parts)
-    body.update({"result": None, "function_code": 0, "response_time": 0})
-    return body
 
 
 _DOCUMENT_EXAMPLE: dict[str, Any] = {
@@ -553,18 +459,6 @@ _AT = USER_KEYS.index("currency") + 1
 IDENTIFICATION_WITH_DOCUMENT_KEYS: tuple[str, ...] = (*USER_KEYS[:_AT], "credit_limit", *USER_KEYS[_AT:])
 
 
-def nested_documents(h: UserHeaders, ctx: Any, views: list[docs.DocumentView]) -> list[dict[str, Any]]:
-    """The `documents[]` of an identification-with-document answer (004:L5027-5375): each a
-    document envelope with its own result and trailer."""
-    out = []
-    for v in views:
-        item = document_entry(h, ctx, v, nested=True, client_date=True)
-        item["result"] = dict(SUCCESS_RESULT)
-        item["time_zone"] = h.zone.label
-        out.append(item)
-    return out
-
-
 # Relationships ------------------------------------------------------------------------------
 
 
@@ -607,73 +501,6 @@ class ExternalAuthBody(_In):
 
     external_auth: list[dict[str, Any]] | None = Field(default=None, max_length=rel.MAX_ITEMS)
     validate_: str | int | None = Field(default=None, alias="validate")
-
-
-def _stamps(h: UserHeaders, rec: Any, dry: bool) -> dict[str, Any]:
-    if dry:
-        return dict.fromkeys(
-            ("original_source_id", "server_date", "date_utc", "client_date", "update_date_utc")
-        )
-    s = h.stamps(rec.created_at)
-    return {
-        "original_source_id": rec.data.get("original_source_id"),
-        "server_date": s["server_date"],
-        "date_utc": s["date_utc"],
-        "client_date": s["client_date"],
-        "update_date_utc": h.stamps(rec.updated_at)["date_utc"],
-    }
-
-
-_RELATIONSHIP_KEYS = (
-    "id",
-    "entity",
-    "entity_id",
-    "entity_name",
-    "entity_email",
-    "entity_phone",
-    "on_entity",
-    "on_entity_id",
-    "on_entity_name",
-    "on_entity_email",
-    "on_entity_phone",
-    "type",
-    "status",
-    "verification_status",
-    "order",
-    "original_source_id",
-    "server_date",
-    "date_utc",
-    "client_date",
-    "update_date_utc",
-    "custom_field",
-)
-
-
-def _relationship(h: UserHeaders, me: rel.Person, item: rel.Related) -> dict[str, Any]:
-    rec = item.record
-    if item.deleted:
-        return {**dict.fromkeys(_RELATIONSHIP_KEYS), "id": rec.record_id}
-    d = rec.data
-    other = item.on_person
-    return {
-        "id": rec.record_id,
-        "entity": d.get("entity"),
-        "entity_id": d.get("entity_id"),
-        "entity_name": me.name,
-        "entity_email": me.email,
-        "entity_phone": me.phone,
-        "on_entity": d.get("on_entity"),
-        "on_entity_id": d.get("on_entity_id"),
-        "on_entity_name": other.name if other else "",
-        "on_entity_email": other.email if other else "",
-        "on_entity_phone": other.phone if other else "",
-        "type": d.get("type"),
-        "status": rec.status,
-        "verification_status": rec.verification_status,
-        "order": d.get("order", 0),
-        **_stamps(h, rec, False),
-        "custom_field": _custom(h, d.get("custom_field")),
-    }
 
 
 def _relationships(h: UserHeaders, ctx: Any, found: rel.Relationships) -> dict[str, Any]:
@@ -764,24 +591,6 @@ async def get_user_relationship(request: Request, user_id: str, db: Db, ctx: Ctx
 
 
 # External logins ----------------------------------------------------------------------------
-
-
-def _external(h: UserHeaders, item: rel.Related, dry: bool) -> dict[str, Any]:
-    rec = item.record
-    keys = ("login_id", "token", "type", "status", "verification_status")
-    if item.deleted:
-        return {"id": rec.record_id, **dict.fromkeys(keys), **_stamps(h, rec, True), "custom_field": None}
-    d = rec.data
-    return {
-        "id": rec.record_id,
-        "login_id": d.get("login_id"),
-        "token": None,  # sealed at rest, never answered
-        "type": d.get("type"),
-        "status": rec.status,
-        "verification_status": rec.verification_status,
-        **_stamps(h, rec, dry and rec.record_id == 0),
-        "custom_field": _custom(h, d.get("custom_field")),
-    }
 
 
 def _externals(h: UserHeaders, ctx: Any, found: rel.ExternalLogins, validate: str | None) -> dict[str, Any]:

@@ -9,7 +9,6 @@ and never answered (null).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,6 +20,8 @@ from patron.api.http import JSONResponse, parse_body
 from patron.api.routing import LeanRoute
 from patron.api.user import documents as doc_api
 from patron.api.user.envelope import UserHeaders, envelope, headers_for, respond
+from patron.api.user.parts import FINANCE_RENDER as _RENDER
+from patron.api.user.parts import items_out, nested_documents, reveal_for
 from patron.api.user.schemas import UserAnswer, user_errors
 from patron.api.user.users import _path_user, user_parts
 from patron.api.v2.images import Store
@@ -33,7 +34,6 @@ from patron.users import codes, finance
 from patron.users import documents as docs
 from patron.users import service as users
 from patron.users.records import UserRecord
-from patron.users.sensitive import Reveal
 from patron.webhooks.secrets import SecretBox
 
 router = APIRouter(tags=["users"], route_class=LeanRoute)
@@ -134,106 +134,6 @@ class IdentificationsBody(_In):
 # Rendering
 
 
-def reveal_for(h: UserHeaders, ctx: RequestContext) -> Reveal:
-    """Numbers in clear only for `show_sensitive_data: 1` from a till in sensitiveDataTills."""
-    return Reveal(h.show_sensitive_data and ctx.actor.code in ctx.config.sensitive_data_tills)
-
-
-def _stamps(h: UserHeaders, rec: UserRecord) -> dict[str, Any]:
-    return {
-        "original_source_id": rec.data.get("original_source_id"),
-        **h.stamps(rec.created_at),
-        "update_date_utc": h.stamps(rec.updated_at)["date_utc"],
-    }
-
-
-def _custom(h: UserHeaders, value: Any) -> Any:
-    return value if h.show_custom_field else None
-
-
-def card_out(h: UserHeaders, rec: UserRecord, f: dict[str, Any]) -> dict[str, Any]:
-    """A credit card in the seed's order (004:L4586-4624); security_code is never kept: null."""
-    return {
-        "id": rec.record_id,
-        "first_name": f.get("first_name"),
-        "last_name": f.get("last_name"),
-        "type": f.get("type"),
-        "number": f.get("number"),
-        "currency_code": f.get("currency_code"),
-        "expiry_year": f.get("expiry_year"),
-        "expiry_month": f.get("expiry_month"),
-        "security_code": None,
-        "address_id": f.get("address_id"),
-        "is_primary": int(rec.is_primary),
-        "status": rec.status,
-        "verification_status": rec.verification_status,
-        **_stamps(h, rec),
-        "custom_field": _custom(h, f.get("custom_field")),
-    }
-
-
-def bank_out(h: UserHeaders, rec: UserRecord, f: dict[str, Any]) -> dict[str, Any]:
-    """A bank account in the seed's order (004:L5923-5993)."""
-    return {
-        "id": rec.record_id,
-        "linked_account_id": f.get("linked_account_id"),
-        "name": f.get("name"),
-        "beneficiary_name": None,
-        "holder_name": f.get("holder_name"),
-        "country_code": f.get("country_code"),
-        "currency_code": f.get("currency_code"),
-        "type": f.get("type"),
-        "payment_type": None,
-        "beneficiary_type": f.get("beneficiary_type"),
-        "number": f.get("number"),
-        "swift_code": f.get("swift_code"),
-        "iban": f.get("iban"),
-        "transit_number": f.get("transit_number"),
-        "institution_number": f.get("institution_number"),
-        "routing_number": f.get("routing_number"),
-        "phone_id": f.get("phone_id"),
-        "address_id": f.get("address_id"),
-        "bank_address": f.get("bank_address"),
-        "state_region": None,
-        "is_primary": int(rec.is_primary),
-        "status": rec.status,
-        "verification_status": rec.verification_status,
-        "city_town": f.get("city_town"),
-        "postal_zip_code": f.get("postal_zip_code"),
-        "extended_data": None,
-        "sort_code": None,
-        **_stamps(h, rec),
-        "service_provider": -1,
-        "custom_field": _custom(h, f.get("custom_field")),
-    }
-
-
-def identification_out(h: UserHeaders, rec: UserRecord, f: dict[str, Any]) -> dict[str, Any]:
-    """An identification in the seed's order (004:L4834-4868)."""
-    return {
-        "result": None,
-        "id": rec.record_id,
-        "type": f.get("type"),
-        "country_of_issue": f.get("country_of_issue"),
-        "country_of_residence": f.get("country_of_residence"),
-        "number": f.get("number"),
-        "issue_date": f.get("issue_date"),
-        "expiry_date": f.get("expiry_date"),
-        "status": rec.status,
-        "verification_status": rec.verification_status,
-        **_stamps(h, rec),
-        "extra_data": None,
-        "custom_field": _custom(h, f.get("custom_field")),
-    }
-
-
-_RENDER: dict[str, Callable[[UserHeaders, UserRecord, dict[str, Any]], dict[str, Any]]] = {
-    "credit_card": card_out,
-    "bank_account": bank_out,
-    "identification": identification_out,
-}
-
-
 def _deleted(h: UserHeaders, kind: str, record_id: int) -> dict[str, Any]:
     """A deleted record as the seed answers it: its id, every other field null."""
     at = datetime.now(UTC)
@@ -243,13 +143,6 @@ def _deleted(h: UserHeaders, kind: str, record_id: int) -> dict[str, Any]:
     if kind == "bank_account":
         item["service_provider"] = -1
     return item
-
-
-def items_out(
-    h: UserHeaders, ctx: RequestContext, box: SecretBox, kind: str, records: list[UserRecord]
-) -> list[dict[str, Any]]:
-    reveal = reveal_for(h, ctx)
-    return [_RENDER[kind](h, r, finance.plain_fields(r, reveal, box, ctx.org_id)) for r in records]
 
 
 def _parts(
@@ -467,7 +360,7 @@ async def _identification_write(
         parts = _parts(
             h, ctx, changed.user, "identification", items_out(h, ctx, box, "identification", changed.records)
         )
-        parts["documents"] = doc_api.nested_documents(h, ctx, done.documents)
+        parts["documents"] = nested_documents(h, ctx, done.documents)
         # This family's info has risk_rate after type (Patron rates no risk: null) and its
         # identifications end with ticket (004:L5027-5375).
         info = parts["info"]

@@ -24,6 +24,7 @@ from patron.users import codes
 from patron.users import lookups as lk
 from patron.users import service as users
 from patron.users.sensitive import SensitiveInputError, check_currency
+from patron.webhooks.secrets import SecretBox
 
 router = APIRouter(tags=["users"], route_class=LeanRoute)
 
@@ -273,9 +274,11 @@ def _bad_country() -> str:
     raise codes.invalid("country_code is not an ISO 3166 country (alpha-2, alpha-3 or numeric).")
 
 
-def user_item(h: UserHeaders, ctx: RequestContext, found: lk.Found) -> dict[str, Any]:
+def user_item(
+    h: UserHeaders, ctx: RequestContext, found: lk.Found, box: SecretBox | None = None
+) -> dict[str, Any]:
     """One users[] item: the user as Get User renders it, result null, its last activity."""
-    parts = user_parts(h, ctx, found.user)
+    parts = user_parts(h, ctx, found.user, box=box)
     parts["result"] = None
     parts["last_activity"] = found.last_activity
     body = envelope(h, parts)
@@ -363,7 +366,7 @@ async def inquiry_users(request: Request, db: Db, ctx: Ctx) -> JSONResponse:
         "time_zone_Name": h.org_zone.key,
         "time_zone": offset_label(zone_now.utcoffset() or timedelta(0)),
     }
-    users_out = [user_item(h, ctx, f) for f in page.users]
+    users_out = [user_item(h, ctx, f, request.app.state.box) for f in page.users]
     return respond(h, {"result_set": result_set, "users": users_out}, INQUIRY_KEYS)
 
 

@@ -14,6 +14,15 @@ from patron.api.deps import Ctx, Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
 from patron.api.user.envelope import UserHeaders, envelope, headers_for, parse_zone, respond
+from patron.api.user.parts import (
+    address_item,
+    address_main,
+    address_parts,
+    currency_item,
+    preferences_out,
+    terms_out,
+)
+from patron.api.user.parts import pairs_out as _pairs_out
 from patron.api.user.schemas import UserAnswer, user_errors
 from patron.api.user.users import _HEADERS_DOC, _path_user, user_parts
 from patron.api.writes import Write
@@ -22,7 +31,6 @@ from patron.db.uow import UnitOfWork
 from patron.users import codes, fields, sensitive
 from patron.users import profile as prof
 from patron.users import service as users
-from patron.users.records import UserRecord
 
 router = APIRouter(tags=["users"], route_class=LeanRoute)
 
@@ -208,53 +216,6 @@ def _currency(item: CurrencyItem, method: fields.Method, where: str) -> prof.Cur
 # --- answers -------------------------------------------------------------------------------
 
 
-def _stamps(h: UserHeaders, rec: UserRecord) -> dict[str, Any]:
-    return {
-        "original_source_id": rec.data.get("original_source_id"),
-        **h.stamps(rec.created_at),
-        "update_date_utc": h.stamps(rec.updated_at)["date_utc"],
-    }
-
-
-def _pairs_out(h: UserHeaders, pairs: Any) -> dict[str, Any] | None:
-    if not h.show_custom_field or not pairs:
-        return None
-    return {str(k): v for k, v in pairs}
-
-
-def address_item(h: UserHeaders, rec: UserRecord, primary: bool) -> dict[str, Any]:
-    """One of `addresses[]` (004:L3883-3921)."""
-    a = rec.data
-    return {
-        "id": rec.record_id,
-        "type": a.get("type", 0),
-        "is_primary": int(primary),
-        "is_billing": a.get("is_billing", 0),
-        **{k: a.get(k) for k in prof.ADDRESS_FIELDS[2:]},
-        "status": rec.status,
-        "verification_status": rec.verification_status,
-        **_stamps(h, rec),
-        "custom_field": _pairs_out(h, a.get("custom_field")),
-    }
-
-
-def address_main(h: UserHeaders, rec: UserRecord) -> dict[str, Any]:
-    """The main address, `address{}` (004:L12695-12733): no id, no is_primary."""
-    item = address_item(h, rec, True)
-    del item["id"], item["is_primary"]
-    return item
-
-
-def address_parts(h: UserHeaders, records: Sequence[UserRecord]) -> dict[str, Any]:
-    """`address` (the main one) and `addresses` (all, the main first) of a user."""
-    main = prof.primary_address(records)
-    rows = prof.addresses_of(records)
-    return {
-        "address": address_main(h, main) if main else None,
-        "addresses": [address_item(h, r, r is main) for r in rows] or None,
-    }
-
-
 def _deleted_address(rid: int) -> dict[str, Any]:
     return {
         "id": rid,
@@ -274,57 +235,6 @@ def _deleted_address(rid: int) -> dict[str, Any]:
                 "custom_field",
             )
         ),
-    }
-
-
-def preferences_out(h: UserHeaders, rec: UserRecord | None) -> dict[str, Any] | None:
-    """`preferences{}` in the seed's order (004:L14979-15003): flags as "0"/"1" strings;
-    is_agent, is_reseller, is_seller are the server's ("0": no such roles here)."""
-    if rec is None:
-        return None
-    d = rec.data
-    zone = d.get("time_zone")
-    name = None
-    if zone:
-        try:
-            name = parse_zone(str(zone), h.org_zone, utcnow()).name
-        except Exception:  # a value stored before it was checked: shown, unnamed
-            name = None
-    return {
-        "preferred_language_code": d.get("preferred_language_code"),
-        **{k: _flag_text(d.get(k)) for k in prof.PREFERENCE_FLAGS},
-        "time_zone": zone,
-        "time_zone_name": name,
-        "is_agent": "0",
-        "is_reseller": "0",
-        "is_seller": "0",
-    }
-
-
-def _flag_text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def currency_item(rec: UserRecord) -> dict[str, Any]:
-    code = rec.data.get("code")
-    number = rec.data.get("number")
-    if number is None and code:
-        try:
-            number = sensitive.check_currency(code).number or None
-        except sensitive.SensitiveInputError:
-            number = None
-    return {"id": rec.record_id, "code": code, "number": number, "is_primary": int(rec.is_primary)}
-
-
-def terms_out(h: UserHeaders, rec: UserRecord | None) -> dict[str, Any] | None:
-    if rec is None:
-        return None
-    return {
-        "id": rec.record_id,
-        "acceptance": rec.data.get("acceptance"),
-        "title": rec.data.get("title"),
-        "version_name": rec.data.get("version_name"),
-        "server_date": h.server_date(rec.created_at),
     }
 
 

@@ -15,15 +15,27 @@ from patron.api.deps import Ctx, Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
 from patron.api.user.envelope import DELETE_KEYS, UserHeaders, envelope, headers_for, respond
+from patron.api.user.parts import (
+    address_parts,
+    currency_item,
+    external_item,
+    items_out,
+    nested_documents,
+    preferences_out,
+    relationship_item,
+    terms_out,
+)
 from patron.api.user.schemas import DeletedUser, UserAnswer, user_errors
 from patron.api.writes import Write
 from patron.db.base import utcnow
 from patron.db.uow import UnitOfWork
 from patron.users import codes, fields, finance, sensitive, updates
 from patron.users import service as users
+from patron.users.documents import DocumentView, primary_email
 from patron.users.lookups import last_activity
-from patron.users.profile import primary_address
 from patron.users.records import UserRecord
+from patron.users.relations import USER_ENTITY, Person, Related, person, user_person
+from patron.webhooks.secrets import SecretBox
 
 router = APIRouter(tags=["users"], route_class=LeanRoute)
 
@@ -309,8 +321,19 @@ def phone_item(h: UserHeaders, ph: users.Identified) -> dict[str, Any]:
     }
 
 
-def user_parts(h: UserHeaders, ctx: Any, user: users.UserView) -> dict[str, Any]:
-    """The user-shaped keys an answer about the whole user fills (004:L2969-3439)."""
+def user_parts(
+    h: UserHeaders,
+    ctx: Any,
+    user: users.UserView,
+    *,
+    box: SecretBox | None = None,
+    persons: dict[int, Person] | None = None,
+) -> dict[str, Any]:
+    """The user-shaped keys an answer about the whole user fills (004:L2969-3439, Get User
+    004:L15808-16452): every record kind, each by the renderer its own route uses
+    (api/user/parts.py), numbers masked unless revealed (`box` opens them then; without it
+    they stay masked). `persons`: the other users the relationships name (related_people);
+    without them their names, email and phone answer ""."""
     personal = user.single("personal_info")
     p = personal.data if personal else {}
     parts: dict[str, Any] = {
@@ -338,50 +361,28 @@ def user_parts(h: UserHeaders, ctx: Any, user: users.UserView) -> dict[str, Any]
         "email": [email_item(h, e) for e in user.emails],
         "phone": [phone_item(h, ph) for ph in user.phones],
         "security": updates.render_security(user.single("security")),
-        "currency": [
-            {
-                "id": c.record_id,
-                "code": c.data.get("code"),
-                "number": c.data.get("number"),
-                "is_primary": int(c.is_primary),
-            }
-            for c in user.all_of("currency")
-        ]
-        or None,
+        "currency": [currency_item(c) for c in user.all_of("currency")] or None,
         "validate": "0",
     }
-    address = primary_address(user.records)  # users/profile.py: the marked one, else the oldest
-    if address is not None:
-        a = address.data
-        parts["address"] = {
-            "type": a.get("type", 0),
-            "is_billing": a.get("is_billing", 0),
-            **{k: a.get(k) for k in ("address_line1", "address_line2", "postal_zip_code", "country_code")},
-            **{k: a.get(k) for k in ("state_region", "city_town")},
-            "status": address.status,
-            "verification_status": address.verification_status,
-            **_row_stamps(h, address),
-            "custom_field": None,
-        }
-    prefs = user.single("preferences")
-    if prefs is not None:
-        parts["preferences"] = {
-            **{k: prefs.data.get(k) for k in _PREFERENCES},
-            "time_zone": prefs.data.get("time_zone"),
-            "time_zone_name": None,
-            "is_agent": "0",
-            "is_reseller": "0",
-            "is_seller": "0",
-        }
-    terms = user.single("terms_conditions")
-    if terms is not None:
-        parts["terms_conditions"] = {
-            "id": terms.record_id,
-            "acceptance": terms.data.get("acceptance"),
-            "title": None,
-            "version_name": None,
-            "server_date": h.server_date(terms.created_at),
-        }
+    parts.update(address_parts(h, user.records))
+    parts["preferences"] = preferences_out(h, user.single("preferences"))
+    for kind in ("identification", "bank_account", "credit_card"):
+        parts[kind] = items_out(h, ctx, box, kind, user.all_of(kind)) or None
+    email = primary_email(user)
+    documents = [
+        DocumentView(user.user_id, r, email, user.first_name, user.last_name) for r in user.all_of("document")
+    ]
+    parts["documents"] = nested_documents(h, ctx, documents) or None
+    parts["terms_conditions"] = terms_out(h, user.single("terms_conditions"))
+    parts["external_auth"] = [
+        external_item(h, Related(r), False) for r in user.all_of("external_auth")
+    ] or None
+    me = user_person(user)
+    related = persons or {}
+    parts["relationship"] = [
+        relationship_item(h, me, Related(r, on_person=related.get(_on_user(r) or 0)))
+        for r in user.all_of("relationship")
+    ] or None
     geo = user.single("geo_coordinates")
     if geo is not None:
         parts["geo_coordinates"] = {
@@ -393,16 +394,27 @@ def user_parts(h: UserHeaders, ctx: Any, user: users.UserView) -> dict[str, Any]
     return parts
 
 
-# The seed's order (004:L3139-3163); JSONB keeps no key order, so the answer states it.
-_PREFERENCES = (
-    "preferred_language_code",
-    "enable_facebook_account",
-    "enable_promotion_notification",
-    "enable_email_notification",
-    "enable_sms_notification",
-    "enable_push_notification",
-    "enable_device_authentication",
-)
+def _on_user(rec: UserRecord) -> int | None:
+    """The other user of a relationship to a user (entity 7), else None."""
+    if rec.data.get("on_entity") != USER_ENTITY:
+        return None
+    try:
+        return int(rec.data["on_entity_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+async def related_people(uow: UnitOfWork, ctx: Any, user: users.UserView) -> dict[int, Person]:
+    """The other users the user's relationships name (their names, email and phone): no
+    statement for a user without relationships to users, one read per user named."""
+    out: dict[int, Person] = {}
+    for rec in user.all_of("relationship"):
+        other = _on_user(rec)
+        if other is not None and other not in out:
+            found = await person(uow, ctx, other)
+            if found is not None:
+                out[other] = found
+    return out
 
 
 def _status(ctx: Any, label: str) -> str:
@@ -440,24 +452,19 @@ async def create_user(
         given = await security_input(body.security, "security", create=True)
         security = updates.security_data(None, given)
     cmd = _create_command(body, h, security)
-    if not body.identification:
-        return await write(
-            ctx, users.create_user, ctx, cmd, render=lambda u: envelope(h, user_parts(h, ctx, u))
-        )
-    # identification[]: checked and sealed by users/finance.py (numbers masked in the answer).
-    from patron.api.user.finance import items_out  # it builds on this module
-
-    box = request.app.state.box
-    checked = finance.check_items("identification", body.identification, "POST")
-    cmd = dataclasses.replace(cmd, identifications=tuple(checked), box=box)
-
-    def render(u: users.UserView) -> dict[str, Any]:
-        parts = user_parts(h, ctx, u)
-        parts["identification"] = items_out(h, ctx, box, "identification", u.all_of("identification"))
-        return envelope(h, parts)
-
+    box: SecretBox = request.app.state.box
+    if body.identification:  # checked and sealed by users/finance.py (masked in the answer)
+        checked = finance.check_items("identification", body.identification, "POST")
+        cmd = dataclasses.replace(cmd, identifications=tuple(checked), box=box)
     # sealed: an idempotent replay's stored answer may hold numbers in clear.
-    return await write(ctx, users.create_user, ctx, cmd, render=render, sealed=True)
+    return await write(
+        ctx,
+        users.create_user,
+        ctx,
+        cmd,
+        render=lambda u: envelope(h, user_parts(h, ctx, u, box=box)),
+        sealed=True,
+    )
 
 
 async def _read(uow: UnitOfWork, ctx: Any, user_id: int) -> users.UserView | None:
@@ -472,20 +479,38 @@ async def _read(uow: UnitOfWork, ctx: Any, user_id: int) -> users.UserView | Non
     summary="Get User",
     description="The whole user: the customer's userSource profile (or its first profile), its "
     "emails and phones (an identifier added through v2 gets its user record on this first read), "
-    "and the user records." + _HEADERS_DOC,
+    "and every user record, each as its own Get route renders it: main address and addresses, "
+    "security (secrets Wiped), preferences, identifications, bank accounts and credit cards (numbers "
+    "masked unless `show_sensitive_data: 1` comes from a till in sensitiveDataTills), documents "
+    '(attachment content "____"), currencies, terms, external logins (token never answered), '
+    "relationships, geo coordinates, custom fields and the last activity." + _HEADERS_DOC,
     response_model=UserAnswer,
     responses=user_errors(400, 404),
 )
 async def get_user(request: Request, user_id: str, db: Db, ctx: Ctx) -> JSONResponse:
     h = headers_for(request, ctx)
     uid = _path_user(user_id)
-    user = await db.read(_read, ctx, uid)
-    if user is None:
-        user = await db.write(users.read_user, ctx, uid)
-    parts = user_parts(h, ctx, user)
+    found = await db.read(_whole, ctx, uid)
+    if found is None:  # identifiers added through v2 get their rows on this first read
+        await db.write(users.read_user, ctx, uid)
+        found = await db.read(_whole, ctx, uid)
+    assert found is not None
+    user, persons, activity = found
+    parts = user_parts(h, ctx, user, box=request.app.state.box, persons=persons)
     # The newest entry of the change log, in the seed's short form (users/lookups.py).
-    parts["last_activity"] = await db.read(last_activity, ctx, uid)
+    parts["last_activity"] = activity
     return respond(h, parts)
+
+
+async def _whole(
+    uow: UnitOfWork, ctx: Any, user_id: int
+) -> tuple[users.UserView, dict[int, Person], dict[str, Any] | None] | None:
+    """Get User's reads in one unit of work: the user with every record (one statement for
+    the records), the other users its relationships name, and the newest change."""
+    user = await _read(uow, ctx, user_id)
+    if user is None:
+        return None
+    return user, await related_people(uow, ctx, user), await last_activity(uow, ctx, user_id)
 
 
 @router.delete(
@@ -501,12 +526,16 @@ async def get_user(request: Request, user_id: str, db: Db, ctx: Ctx) -> JSONResp
 async def delete_user(request: Request, user_id: str, write: Write, ctx: Ctx) -> JSONResponse:
     h = headers_for(request, ctx)
     uid = _path_user(user_id)
-    return await write(ctx, users.delete_user, ctx, uid, render=lambda u: _deleted(h, ctx, u))
+    box: SecretBox = request.app.state.box
+    # sealed: the answer may hold numbers in clear (a revealing till).
+    return await write(
+        ctx, users.delete_user, ctx, uid, render=lambda u: _deleted(h, ctx, u, box), sealed=True
+    )
 
 
-def _deleted(h: UserHeaders, ctx: Any, user: users.UserView) -> dict[str, Any]:
+def _deleted(h: UserHeaders, ctx: Any, user: users.UserView, box: SecretBox) -> dict[str, Any]:
     """Delete User's answer (004:L29813-29911): its info has no client_date."""
-    parts = user_parts(h, ctx, user)
+    parts = user_parts(h, ctx, user, box=box)
     parts["info"].pop("client_date")
     return envelope(h, parts, DELETE_KEYS)
 
@@ -753,8 +782,14 @@ async def update_user(
         address,
         preferences,
     )
+    box: SecretBox = request.app.state.box
     return await write(
-        ctx, updates.update_user, ctx, cmd, render=lambda u: envelope(h, user_parts(h, ctx, u))
+        ctx,
+        updates.update_user,
+        ctx,
+        cmd,
+        render=lambda u: envelope(h, user_parts(h, ctx, u, box=box)),
+        sealed=True,  # the answer may hold numbers in clear (a revealing till)
     )
 
 
