@@ -17,11 +17,16 @@ from patron.api.edge import EdgeMiddleware
 from patron.api.http import JSONResponse
 from patron.api.openapi import PatronAPI
 from patron.api.routing import LeanRoute
+from patron.api.user import access_rules as user_access_rules
 from patron.api.user import documents as user_documents
 from patron.api.user import finance as user_finance
 from patron.api.user import lookups as user_lookups
 from patron.api.user import profile as user_profile
+from patron.api.user import reset as user_reset
+from patron.api.user import two_factor as user_two_factor
 from patron.api.user import users as user_routes
+from patron.api.user import validate as user_validate
+from patron.api.user import verify as user_verify
 from patron.api.v2 import (
     change_requests,
     coupons,
@@ -62,6 +67,11 @@ ROUTERS = (
     orgs.router,
     webhooks.router,
     user_lookups.router,
+    user_access_rules.router,
+    user_verify.router,
+    user_reset.router,
+    user_validate.router,
+    user_two_factor.router,
     user_profile.router,
     user_finance.router,
     user_documents.router,

@@ -913,3 +913,82 @@ class UserRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     till_id: Mapped[int] = mapped_column(Id)
+
+
+# --- The user namespace's security flows (issue 12) ---
+
+
+class UserChallenge(Base):
+    """A user's pending one-time code or link for one purpose (users/challenges.py): its
+    keyed hash, tries, expiry and the resend count of the current window."""
+
+    __tablename__ = "user_challenge"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "customer_id", "purpose"),
+        ForeignKeyConstraint(["org_id", "customer_id"], ["customer.org_id", "customer.customer_id"]),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    purpose: Mapped[str] = mapped_column(String(30))
+    challenge_id: Mapped[int] = mapped_column(Id)
+    record_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    issued: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MessageOutbox(Base):
+    """A message owed to a user, sealed, sent by the worker after commit (messages/outbox.py)."""
+
+    __tablename__ = "message_outbox"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "message_id"),)
+
+    org_id: Mapped[int] = mapped_column(Id)
+    message_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    channel: Mapped[str] = mapped_column(String(10))
+    purpose: Mapped[str] = mapped_column(String(30))
+    sealed: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CredentialFailure(Base):
+    """Failed credential checks of one subject (an account or a client address), shared by
+    every serving process (security/attempts.py)."""
+
+    __tablename__ = "credential_failure"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "subject"),)
+
+    org_id: Mapped[int] = mapped_column(Id)
+    subject: Mapped[str] = mapped_column(String(80))
+    consecutive: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    window_failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AccessRule(Base):
+    """A security access rule of seed 004, for the org or one user (users/access_rules.py)."""
+
+    __tablename__ = "access_rule"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "rule_id"), Index(None, "org_id", "customer_id"))
+
+    org_id: Mapped[int] = mapped_column(Id)
+    rule_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    till_id: Mapped[int] = mapped_column(Id)
