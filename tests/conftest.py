@@ -101,6 +101,9 @@ async def harness(request: pytest.FixtureRequest, unscoped_queries: list[str]) -
         webhook_lease_seconds=10.0,
         erasure_poll_seconds=0.2,
         image_store=str(tmp / "images"),
+        message_sender="file",
+        messages_file=tmp / "messages.jsonl",
+        credential_lock_base_seconds=1.0,  # the throttle's release is waited for in tests
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):

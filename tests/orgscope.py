@@ -66,6 +66,13 @@ CROSS_ORG: dict[str, str] = {
     "SELECT DISTINCT org_id FROM rate_limit_window WHERE window_start < ? ORDER BY org_id LIMIT ?": (
         "security/ratelimit.py: which orgs hold closed rate-limit windows (each is then pruned per org)"
     ),
+    "SELECT DISTINCT org_id FROM credential_failure WHERE updated_at < ? ORDER BY org_id LIMIT ?": (
+        "security/attempts.py: which orgs hold stale credential failures (each is then pruned per org)"
+    ),
+    "SELECT org_id, message_id, customer_id, channel, purpose, sealed, attempts, expires_at, created_at"
+    " FROM message_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?": (
+        "messages/outbox.py: the worker's pass over the messages due in every org (each then per org)"
+    ),
 }
 
 _DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres"}

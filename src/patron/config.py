@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -76,6 +76,25 @@ class Settings(BaseSettings):
     # How often the delivery worker runs the scheduled jobs (scheduler.py): points expiry,
     # tier lapses, membership expiry reminders.
     scheduler_interval_seconds: float = Field(default=60.0, gt=0, le=86_400)
+
+    # Failed credential checks of the user namespace (security/attempts.py): the consecutive
+    # failures of an account / a client address before it waits, the first wait (doubling
+    # with each further failure up to the cap), and the failures allowed per hour.
+    credential_lock_threshold: int = Field(default=10, ge=1)
+    credential_address_threshold: int = Field(default=30, ge=1)
+    credential_lock_base_seconds: float = Field(default=30.0, gt=0)
+    credential_lock_cap_seconds: float = Field(default=900.0, gt=0)
+    credential_hourly_failures: int = Field(default=100, ge=1)
+
+    # One-time codes and links to users (messages/): "file" writes them as JSON lines to
+    # `messages_file` (development, tests); "smtp" sends email through `smtp_url`
+    # (smtp://user:password@host:587, smtps://... for TLS from the start). Default: smtp when
+    # `smtp_url` is set, else file. Links point at `public_url` (default http://host:port).
+    message_sender: Literal["file", "smtp"] | None = None
+    messages_file: Path = Path("var/messages.jsonl")
+    smtp_url: str | None = None
+    smtp_from: str = "Patron <no-reply@localhost>"
+    public_url: str | None = None
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod

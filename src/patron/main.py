@@ -44,6 +44,7 @@ from patron.config import Settings
 from patron.db.engine import create_database
 from patron.logs import configure_logging
 from patron.security.apikeys import ApiKeys
+from patron.security.attempts import AttemptPolicy, Attempts
 from patron.security.auth import Authenticator
 from patron.security.keys import load_master_key
 from patron.security.throttle import ClientAddresses, LoginThrottle
@@ -100,6 +101,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ApiKeys(master),
             throttle=LoginThrottle(settings.auth_max_failures, settings.auth_failure_window_seconds),
             addresses=ClientAddresses(settings.trusted_proxies),
+        )
+        app.state.attempts = Attempts(
+            db,
+            AttemptPolicy(
+                threshold=settings.credential_lock_threshold,
+                address_threshold=settings.credential_address_threshold,
+                base_delay=settings.credential_lock_base_seconds,
+                cap=settings.credential_lock_cap_seconds,
+                hourly=settings.credential_hourly_failures,
+            ),
+            ClientAddresses(settings.trusted_proxies),
         )
         # Everything made so far lives as long as the process: keep it out of the collector's
         # way, so a full collection walks only what requests made (shorter pauses).

@@ -19,6 +19,7 @@ from patron.db.engine import Database
 from patron.db.migrate import upgrade
 from patron.errors import PatronError
 from patron.logs import configure_logging, uvicorn_log_config
+from patron.messages.sender import describe
 from patron.orgs import service as orgs
 from patron.orgs.config import OrgConfig
 from patron.security.apikeys import ApiKeys
@@ -92,6 +93,7 @@ def run(
 
     settings = Settings()
     upgrade(settings.database_url)
+    typer.echo(describe(settings))
     worker = _start_delivery_worker() if settings.worker_enabled else None
     # The API processes serve; delivery has its own process (above).
     os.environ["PATRON_WORKER_ENABLED"] = "false"

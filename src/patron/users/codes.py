@@ -37,6 +37,8 @@ TOO_LARGE = UserCode("3010", 413, "Request body is too large.")
 REFUSED = UserCode("3011", 422, "A business rule refuses the change.")
 THROTTLED = UserCode("3012", 429, "Too many requests; retry later.")
 RECORD_NOT_FOUND = UserCode("3013", 404, "Record not found.")
+CREDENTIAL_MISMATCH = UserCode("3014", 422, "The credential does not match.")
+CODE_INVALID = UserCode("3015", 422, "The code is wrong, expired or already used.")
 INTERNAL = UserCode("3099", 500, "Internal error; the request changed nothing.")
 
 TABLE: tuple[UserCode, ...] = (
@@ -53,6 +55,8 @@ TABLE: tuple[UserCode, ...] = (
     REFUSED,
     THROTTLED,
     RECORD_NOT_FOUND,
+    CREDENTIAL_MISMATCH,
+    CODE_INVALID,
     INTERNAL,
 )
 BY_NUMBER: dict[int, UserCode] = {int(c.code): c for c in TABLE}
@@ -107,3 +111,13 @@ def refused(message: str) -> PatronError:
 
 def conflict(message: str) -> PatronError:
     return Conflict(int(CONFLICT.code), message)
+
+
+def mismatch(message: str = "The credential does not match.") -> PatronError:
+    """A credential that does not match, or a user that does not exist where a credential is
+    checked: the same answer for both, so the answer tells nothing of which."""
+    return RuleViolation(int(CREDENTIAL_MISMATCH.code), message)
+
+
+def code_invalid(message: str = "The code is wrong, expired or already used.") -> PatronError:
+    return RuleViolation(int(CODE_INVALID.code), message)

@@ -28,8 +28,10 @@ from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
 from patron.engagement.image_store import open_store
 from patron.idempotency.service import prune_expired
+from patron.messages.outbox import send_due
+from patron.messages.sender import Sender, sender_from
 from patron.scheduler import run_due
-from patron.security import ratelimit
+from patron.security import attempts, ratelimit
 from patron.webhooks.client import DeliveryClient
 from patron.webhooks.delivery import Outcome, post, sign
 from patron.webhooks.repository import (
@@ -86,7 +88,11 @@ class DeliveryWorker:
     box: SecretBox
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
 
+    sender: Sender | None = None
+
     def __post_init__(self) -> None:
+        if self.sender is None:
+            self.sender = sender_from(self.settings)
         self._targets: dict[tuple[int, int], Target] = {}
         self._directory_at = 0.0
         self._results: asyncio.Queue[Result] = asyncio.Queue()
@@ -99,6 +105,7 @@ class DeliveryWorker:
         flusher = asyncio.create_task(self._flush_results(stop))
         erasures = asyncio.create_task(self._erase_when_due(stop))
         schedule = asyncio.create_task(self._run_schedule(stop))
+        messages = asyncio.create_task(self._send_messages(stop))
         try:
             while not stop.is_set():
                 try:
@@ -114,6 +121,7 @@ class DeliveryWorker:
             await flusher
             await erasures
             await schedule
+            await messages
             self._client.close()
 
     async def _erase_when_due(self, stop: asyncio.Event) -> None:
@@ -133,6 +141,10 @@ class DeliveryWorker:
                 await self.db.write(ratelimit.prune_closed, utcnow())
             except Exception:
                 log.exception("pruning rate-limit windows failed; it runs again")
+            try:
+                await self.db.write(attempts.prune_old, utcnow())
+            except Exception:
+                log.exception("pruning credential failures failed; it runs again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.erasure_poll_seconds)
 
@@ -145,6 +157,24 @@ class DeliveryWorker:
                 self.db.outbox_signal.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.scheduler_interval_seconds)
+
+    async def _send_messages(self, stop: asyncio.Event) -> None:
+        """Send the one-time codes and links owed to users (messages/outbox.py), a batch per
+        pass, as often as webhooks are looked for."""
+        assert self.sender is not None
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await send_due(self.db, self.box, self.sender)
+                except Exception:
+                    log.exception("message pass failed; it runs again")
+                    sent = 0
+                if sent:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.webhook_poll_seconds)
+        finally:
+            await self.sender.close()
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         signal = self.db.outbox_signal

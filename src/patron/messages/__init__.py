@@ -1,0 +1,1 @@
+"""Messages to users (one-time codes, links): senders and the message outbox."""
