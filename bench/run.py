@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import platform
 import random
@@ -54,9 +55,21 @@ from procs import (
     remove_tree,
 )
 from report import Row, Target, table, write_json
+from security import (
+    HASHES_PER_CREATE,
+    VALIDATE_BODY,
+    Background,
+    ceiling,
+    measure_argon2,
+    pool_threads,
+    security_json,
+    share_of_raw,
+    validate_path,
+)
 from wrk import WrkResult, ensure_wrk, run_wrk
 
 from patron.config import Settings as PatronSettings
+from patron.users import sensitive
 
 RESULTS = REPO / "bench" / "results"
 LOYALTY_CONFIG = REPO / "bench" / "loyalty_config.json"  # the loyalty scenarios' org
@@ -82,6 +95,11 @@ USER_KEYS = 5_000
 # Rows printed per core used after the table.
 LOYALTY_ROWS = ("loyalty read", "purchase", "coupon")
 USER_ROWS = ("create user", "get user")
+# The security flows (issue 12): Validate User Password cycles over SECURE_USERS users made
+# with a password; the Get User latency rows over those and LOOKUP_USERS more, without.
+SECURE_USERS = 64
+LOOKUP_USERS = 1_000
+SECURITY_ROWS = ("create user (security)", "validate password", "get user open")
 
 # Targets (issue 7, section 3): stated for the default load shapes below.
 TARGET_CONNECTIONS = 32
@@ -167,6 +185,8 @@ class Settings:
     ledger_entries: tuple[int, ...]  # reads measured at each, purchases at the last; () skips
     loyalty_only: bool
     users_only: bool
+    security_only: bool
+    security_rate: float  # open-loop Get User rate of the security rows, requests/s
     output: Path
     keep_temp: bool
 
@@ -242,6 +262,18 @@ def parse_args(argv: Sequence[str]) -> Settings:
         help="only the user namespace's rows (create user, get user) on each engine, and the bare app",
     )
     parser.add_argument(
+        "--security-only",
+        action="store_true",
+        help="only the security rows on each engine (raw argon2id, create user with security, validate "
+        "password, get user latency with and without password work); no bare app",
+    )
+    parser.add_argument(
+        "--security-rate",
+        type=float,
+        default=200.0,
+        help="open-loop Get User rate of the security rows, requests/s (default 200)",
+    )
+    parser.add_argument(
         "--output", type=Path, help="JSON results file (default bench/results/bench-<time>.json)"
     )
     parser.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (server logs)")
@@ -271,9 +303,11 @@ def parse_args(argv: Sequence[str]) -> Settings:
         parser.error(f"--ledger-entries: whole numbers separated by commas, not {steps_text!r}")
     if args.no_loyalty and args.loyalty_only:
         parser.error("--no-loyalty and --loyalty-only exclude each other")
-    if args.users_only and args.loyalty_only:
-        parser.error("--users-only and --loyalty-only exclude each other")
-    if args.no_loyalty or args.users_only:
+    if sum((args.users_only, args.loyalty_only, args.security_only)) > 1:
+        parser.error("--users-only, --loyalty-only and --security-only exclude each other")
+    if args.security_rate <= 0:
+        parser.error("need --security-rate > 0")
+    if args.no_loyalty or args.users_only or args.security_only:
         steps = ()
     elif not 1 <= loyalty_customers <= 10_000_000 or not steps:
         parser.error("need --loyalty-customers from 1 to 10,000,000 and at least one --ledger-entries")
@@ -281,7 +315,7 @@ def parse_args(argv: Sequence[str]) -> Settings:
         parser.error(
             "--ledger-entries must ascend, each at least --loyalty-customers (a registration entry each)"
         )
-    if args.loyalty_only or args.users_only:
+    if args.loyalty_only or args.users_only or args.security_only:
         search = 0
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Settings(
@@ -299,6 +333,8 @@ def parse_args(argv: Sequence[str]) -> Settings:
         ledger_entries=steps,
         loyalty_only=args.loyalty_only,
         users_only=args.users_only,
+        security_only=args.security_only,
+        security_rate=args.security_rate,
         output=args.output or RESULTS / f"bench-{stamp}.json",
         keep_temp=args.keep_temp,
     )
@@ -381,11 +417,14 @@ def coupon_redeem_body(code: str, customer_id: int) -> bytes:
     return json.dumps({"code": code, "customer": {"id": customer_id}, "billNumber": "BENCH"}).encode()
 
 
-def user_body(run: int, serial: int) -> bytes:
+def user_body(run: int, serial: int, *, security: bool = False) -> bytes:
     """The Create User body lua/user.lua sends as request `serial` of run `run` (0 to 7): the
-    seed's personal info, a fresh email and phone, its preferences and a currency. Runs 0
-    and 1 are the warm-up and the measured run, 5 the Get User users, 7 the probes."""
-    body = {
+    seed's personal info, a fresh email and phone, its preferences and a currency, and with
+    `security` the security block (lua/user.lua's BENCH_SECURITY). Runs 0 and 1 are the
+    warm-up and the measured run, 5 the Get User users, 7 the probes; the security rows use
+    2 and 3 (warm-up, measured), 4 (their users; probes from serial 900000) and 6 (the load
+    beside the latency run)."""
+    body: dict[str, Any] = {
         "personal_info": {"title": "1", "first_name": "Marcos", "last_name": "Collier", "gender": "1"},
         "email": [
             {
@@ -415,6 +454,8 @@ def user_body(run: int, serial: int) -> bytes:
         },
         "currency": [{"code": "USD"}],
     }
+    if security:
+        body["security"] = json.loads(security_json())
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -540,9 +581,11 @@ class Bench:
         *,
         auth: str | None = None,
         probes: Sequence[Call] = (),
+        rate: float | None = None,
     ) -> Row:
         """Probe, warm up, then offer a fixed rate (open loop) and measure from the schedule."""
         s = self.settings
+        rate = rate or s.rate
         port = at.server.port
         requests = [build_request(c.method, "127.0.0.1", port, c.path, auth, c.body) for c in calls]
         checked = probe(at.server, probes, auth or "") if probes else None
@@ -553,7 +596,7 @@ class Bench:
                     "127.0.0.1",
                     port,
                     requests,
-                    rate=s.rate,
+                    rate=rate,
                     duration=duration,
                     connections=s.open_connections,
                     drain_timeout=drain_seconds(duration),
@@ -569,7 +612,7 @@ class Bench:
         row = Row(
             at.engine,
             scenario,
-            f"{s.rate:g}/s",
+            f"{rate:g}/s",
             at.processes,
             result.achieved_rate,
             result.latency_ms["p50"],
@@ -701,6 +744,9 @@ class Bench:
             if self.settings.users_only:
                 self._users(at, auth, url)
                 return
+            if self.settings.security_only:
+                self._security(at, auth, url)
+                return
             self._register(at, auth)
             keys = customer_keys(server, auth, LOOKUP_KEYS)
             self.extra.setdefault("customers_cycled", {})[engine] = len(keys)
@@ -710,6 +756,7 @@ class Bench:
             self._reads(at, auth, keys)
             self._update(at, auth, [customer_id for customer_id, _ in keys])
             self._users(at, auth, url)
+            self._security(at, auth, url)
         finally:
             self.procs.stop_server(server)
             stop_db()
@@ -783,6 +830,189 @@ class Bench:
         env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(f"user-{at.engine}", paths))}
         probes = [Call("GET", path) for path in paths[:PROBES]]
         self.closed(at, "get user", "paths.lua", env, probes=probes, auth=auth)
+
+    def _security(self, at: Served, auth: str, url: str) -> None:
+        """The security flows (issue 12). The raw argon2id rate of Patron's hasher on a pool
+        of Patron's size, measured here while the server idles; Create User with a security
+        block (four argon2id hashes a request) and Validate User Password (one verify) at 32
+        connections, each beside that rate; then Get User's latency at --security-rate
+        (open loop), alone and while Create Users with security fill the server's pools."""
+        s = self.settings
+        settle(at.server, self.database_pid)
+        raws = {}
+        for operation in ("hash", "verify"):
+            rate = measure_argon2(operation, s.duration)
+            raws[operation] = row = rate.row(at.engine)
+            if row.cpu is not None and row.cpu.other > OTHER_CPU_WARNING:
+                row.notes.append(
+                    f"other processes used {row.cpu.other:.2f} cores during the run: figures disturbed"
+                )
+            self.rows.append(row)
+            log(
+                f"{at.engine} raw argon2id {operation}: {rate.per_second:,.1f}/s on {rate.threads} threads "
+                f"(one {operation} {rate.op_ms['p50']:.1f} ms p50, {rate.cores:.2f} cores)"
+            )
+        secure, plain = self._security_users(at, auth, url)
+        record: dict[str, Any] = {"raw": {op: r.raw for op, r in raws.items()}, "users": len(secure)}
+        self.extra.setdefault("security", {})[at.engine] = record
+
+        env = {"BENCH_AUTH": auth, "BENCH_SECURITY": security_json()}
+        probes = [Call("POST", "/user", user_body(4, 900_000 + n, security=True)) for n in range(PROBES)]
+        create = self.closed(
+            at,
+            "create user (security)",
+            "user.lua",
+            env | {"BENCH_RUN": "3"},
+            warm_env=env | {"BENCH_RUN": "2"},
+            probes=probes,
+            auth=auth,
+        )
+        self._against_raw(create, ceiling(raws["hash"], HASHES_PER_CREATE))
+        self._validate(at, auth, secure, ceiling(raws["verify"], 1))
+
+        ids = plain + secure
+        calls = [Call("GET", user_path(user_id)) for user_id in ids]
+        idle = self.opened(at, "get user open", calls, auth=auth, probes=calls[:PROBES], rate=s.security_rate)
+        busy = self._open_while_hashing(at, auth, calls, env | {"BENCH_RUN": "6"})
+        record["get_user_p99_ms"] = {"idle": idle.p99_ms, "hashing": busy.p99_ms}
+
+    def _against_raw(self, row: Row, raw_ceiling: Row) -> None:
+        """Compare a security row with the raw argon2id rate instead of the bare app."""
+        row.bare = raw_ceiling
+        row.target = share_of_raw()
+        shown = "-" if row.ratio is None else f"{row.ratio:.3f}"
+        log(f"{row.engine} {row.scenario}: {shown} of {raw_ceiling.scenario} ({raw_ceiling.rps:,.1f}/s)")
+
+    def _security_users(self, at: Served, auth: str, url: str) -> tuple[list[int], list[int]]:
+        """SECURE_USERS users made through Create User with the bench password and
+        LOOKUP_USERS without a security block (run 4 of user_body), untimed."""
+        port = at.server.port
+
+        def create(bodies: Sequence[bytes]) -> list[int]:
+            requests = [build_request("POST", "127.0.0.1", port, "/user", auth, body) for body in bodies]
+            answers = run_async(exchange_all("127.0.0.1", port, requests, 32))
+            ids = [int(json.loads(body)["info"]["id"]) for status, body in answers if status == 200]
+            if len(ids) < len(bodies):
+                log(
+                    f"{len(bodies) - len(ids):,} of {len(bodies):,} Create Users for the security rows failed"
+                )
+            return ids
+
+        log(f"{at.engine}: making {SECURE_USERS} users with a password and {LOOKUP_USERS:,} without")
+        secure = create([user_body(4, n, security=True) for n in range(SECURE_USERS)])
+        plain = create([user_body(4, 100_000 + n) for n in range(LOOKUP_USERS)])
+        if not secure or not plain:
+            raise BenchError("the users of the security rows could not be created")
+        if at.engine == "postgres":
+            self.procs.analyze_postgres(url)
+        return secure, plain
+
+    def _validate(self, at: Served, auth: str, user_ids: Sequence[int], raw_ceiling: Row) -> None:
+        """POST /user/security/validate/{id} (Validate User Password) cycling over users that
+        have the bench password; a row saying "not available" when the route does not answer
+        the seed's success shape (result.code "0000")."""
+        s = self.settings
+        paths = [validate_path(user_id) for user_id in user_ids]
+        missing = validate_unavailable(at.server, paths[0], auth)
+        if missing:
+            row = Row(
+                at.engine,
+                "validate password",
+                f"c={s.connections}",
+                at.processes,
+                math.nan,
+                math.nan,
+                math.nan,
+                0,
+                raw={"available": False, "reason": missing},
+                bare=raw_ceiling,
+                target=share_of_raw(),
+            )
+            self.rows.append(row)
+            log(f"{at.engine} validate password: not available ({missing})")
+            return
+        env = {
+            "BENCH_AUTH": auth,
+            "BENCH_BODY": VALIDATE_BODY.decode(),
+            "BENCH_PATHS_FILE": str(self._paths_file(f"validate-{at.engine}", paths)),
+        }
+        probes = [Call("POST", path, VALIDATE_BODY) for path in paths[:PROBES]]
+        row = self.closed(at, "validate password", "post.lua", env, probes=probes, auth=auth)
+        self._against_raw(row, raw_ceiling)
+
+    def _open_while_hashing(
+        self, at: Served, auth: str, calls: Sequence[Call], load_env: dict[str, str]
+    ) -> Row:
+        """Get User at --security-rate (open loop) while wrk sends Create Users with security
+        at 32 connections, which keeps every API process's CPU pool full (four hashes a
+        request, 32 requests in flight); the load starts a second before the warm-up and ends
+        two after the measured run."""
+        s = self.settings
+        rate = s.security_rate
+        port = at.server.port
+        requests = [build_request(c.method, "127.0.0.1", port, c.path, auth, c.body) for c in calls]
+
+        def go(duration: float) -> OpenLoopResult:
+            return run_async(
+                open_loop(
+                    "127.0.0.1",
+                    port,
+                    requests,
+                    rate=rate,
+                    duration=duration,
+                    connections=s.open_connections,
+                    drain_timeout=drain_seconds(duration),
+                )
+            )
+
+        settle(at.server, self.database_pid)
+        background = Background(
+            self.wrk,
+            at.server.base_url,
+            connections=s.connections,
+            threads=s.threads,
+            seconds=math.ceil(1 + s.warmup + s.duration + 2),
+            env=load_env,
+        )
+        time.sleep(1.0)
+        if s.warmup > 0:
+            go(s.warmup)
+        meter = CpuMeter(at.server.pid, self.database_pid)
+        result = go(s.duration)
+        cpu = meter.stop()
+        load = background.result()
+        row = Row(
+            at.engine,
+            "get user open (hashing)",
+            f"{rate:g}/s",
+            at.processes,
+            result.achieved_rate,
+            result.latency_ms["p50"],
+            result.latency_ms["p99"],
+            result.errors,
+            raw=result.to_json() | {"background": load.to_json()},
+        )
+        row.notes.append(
+            f"meanwhile Create User with security at c={s.connections}: {load.rps:,.1f} req/s "
+            f"({load.rps * HASHES_PER_CREATE:,.0f} argon2id hashes/s), {load.errors} errors; "
+            f"the server used {cpu.server:.2f} cores"
+        )
+        if result.unfinished:
+            row.notes.append(
+                f"{result.unfinished} requests had no answer {drain_seconds(s.duration):g} s after the run"
+            )
+        if result.max_send_lag_ms > 5:
+            row.notes.append(f"the generator fell up to {result.max_send_lag_ms:.1f} ms behind its schedule")
+        row.cpu = cpu
+        if cpu.other > OTHER_CPU_WARNING:
+            row.notes.append(f"other processes used {cpu.other:.2f} cores during the run: figures disturbed")
+        self.rows.append(row)
+        log(
+            f"{row.engine} {row.scenario} {row.load} x{row.processes}: p50 {row.p50_ms:.2f} ms, "
+            f"p99 {row.p99_ms:.2f} ms, {row.errors} errors; beside it create user (security) "
+            f"{load.rps:,.1f}/s"
+        )
+        return row
 
     def run_search(self) -> None:
         count = self.settings.search_customers
@@ -1079,6 +1309,24 @@ def post_json(server: Server, path: str, body: bytes, auth: str) -> Any:
         return json.loads(response.read())
 
 
+def validate_unavailable(server: Server, path: str, auth: str) -> str | None:
+    """Why Validate User Password cannot be measured (None when it answers result.code "0000")."""
+    headers = {"Authorization": auth, "Content-Type": "application/json"}
+    request = urllib.request.Request(
+        server.base_url + path, data=VALIDATE_BODY, method="POST", headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        return f"POST {path.rsplit('/', 1)[0]}/{{id}} answered {exc.code}"
+    try:
+        code = json.loads(body).get("result", {}).get("code")
+    except (ValueError, AttributeError):
+        return "the answer is not the seed's JSON envelope"
+    return None if code == "0000" else f'result.code {code!r}, not "0000"'
+
+
 def get_json(server: Server, path: str, auth: str) -> Any:
     request = urllib.request.Request(server.base_url + path, headers={"Authorization": auth})
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -1242,7 +1490,8 @@ def main(argv: Sequence[str]) -> int:
                 log(f"temporary files (kept): {workdir}")
             processes = {engine: api_processes(engine, settings.workers) for engine in ENGINES}
             bench = Bench(settings, procs, workdir, wrk, processes)
-            bench.run_bare()
+            if not settings.security_only:  # the security rows compare with raw argon2id
+                bench.run_bare()
             if not settings.loyalty_only:
                 for engine in settings.engines:
                     bench.run_engine(engine)
@@ -1281,6 +1530,8 @@ def main(argv: Sequence[str]) -> int:
             "loyalty_customers": settings.loyalty_customers if settings.ledger_entries else 0,
             "ledger_entries": list(settings.ledger_entries),
             "users_only": settings.users_only,
+            "security_only": settings.security_only,
+            "security_rate": settings.security_rate,
             "probes_per_scenario": PROBES,
             "postgres_durable": True,
         },
@@ -1352,7 +1603,50 @@ def print_report(bench: Bench) -> None:
     if users:
         print("\nthe user namespace (seed 004):")
         print_per_core(users)
+    print_security(bench)
     print_loyalty(bench)
+
+
+def print_security(bench: Bench) -> None:
+    """The security rows of each engine in one paragraph: raw argon2id, the API's share of
+    it, and Get User's p99 with and without password work beside it."""
+    security: dict[str, Any] = bench.extra.get("security", {})
+    if not security:
+        return
+    print(
+        f"\nsecurity flows (issue 12): argon2id m={sensitive_params()}, on a pool of {pool_threads()} "
+        "threads per process; ratio = the API's rate / what raw argon2id allows it"
+    )
+    for engine in security:
+        rows = {r.scenario: r for r in bench.rows if r.engine == engine}
+        hashed, verified = rows.get("argon2id hash (raw)"), rows.get("argon2id verify (raw)")
+        if hashed is None or verified is None:
+            continue
+        parts = [
+            f"raw {hashed.rps:,.1f} hashes/s and {verified.rps:,.1f} verifies/s "
+            f"(one takes {hashed.p50_ms:.1f} ms)"
+        ]
+        for name, per in (("create user (security)", HASHES_PER_CREATE), ("validate password", 1)):
+            row = rows.get(name)
+            if row is None:
+                continue
+            if row.raw.get("available") is False:
+                parts.append(f"{name}: not available ({row.raw.get('reason')})")
+                continue
+            ratio = "-" if row.ratio is None else f"{row.ratio:.2f}"
+            parts.append(f"{name} {row.rps:,.1f}/s ({per} argon2id each) = {ratio} of raw")
+        idle, busy = rows.get("get user open"), rows.get("get user open (hashing)")
+        if idle is not None and busy is not None:
+            parts.append(
+                f"get user p99 at {idle.load}: {idle.p99_ms:.2f} ms idle, {busy.p99_ms:.2f} ms while hashing"
+            )
+        print(f"  {engine}: " + "; ".join(parts))
+
+
+def sensitive_params() -> str:
+    return (
+        f"{sensitive.ARGON2_MEMORY_KIB} KiB, t={sensitive.ARGON2_TIME_COST}, p={sensitive.ARGON2_PARALLELISM}"
+    )
 
 
 def print_loyalty(bench: Bench) -> None:

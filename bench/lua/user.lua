@@ -7,6 +7,9 @@
 -- then R + 2 (a valid exchange digit) and the serial's 6 digits, R being the run
 -- (BENCH_RUN, so a warm-up and the measured run never collide). bench/run.py's user_body()
 -- builds the same body for its probes and the Get User users.
+--
+-- With BENCH_SECURITY (a JSON object: password, security code, two questions and answers)
+-- the body carries it as `security`, so every request hashes its four secrets (argon2id).
 
 package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
@@ -17,6 +20,11 @@ local path = os.getenv("BENCH_PATH") or "/user"
 local run = tonumber(os.getenv("BENCH_RUN") or "0")
 local slice = math.floor(1000000 / tonumber(os.getenv("BENCH_THREADS") or "1"))
 local headers = common.headers({ ["Content-Type"] = "application/json" })
+local security = os.getenv("BENCH_SECURITY")
+local tail = "}"
+if security and security ~= "" then
+  tail = ',"security":' .. security .. "}"
+end
 local counter = 0
 local first
 
@@ -38,6 +46,6 @@ function request()
     '"preferences":{"preferred_language_code":"en","enable_facebook_account":"1",' ..
     '"enable_promotion_notification":"1","enable_email_notification":"1",' ..
     '"enable_sms_notification":"1","enable_push_notification":"1","time_zone":"UTC +10:00",' ..
-    '"enable_device_authentication":"0"},"currency":[{"code":"USD"}]}'
+    '"enable_device_authentication":"0"},"currency":[{"code":"USD"}]' .. tail
   return wrk.format("POST", path, headers, body)
 end

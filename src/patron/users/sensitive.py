@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import binascii
+import gzip
 import json
 import re
 import unicodedata
@@ -25,6 +26,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from importlib.resources import files
 from typing import Any, Literal, NamedTuple
 
 import pycountry
@@ -410,8 +412,9 @@ def normalise_secret(value: str, kind: SecretKind) -> str:
 
 
 def check_password(value: object, field: str = "security.password") -> str:
-    """8 to 128 characters, any of them but control characters (NIST SP 800-63B); the seed's
-    X19 (6-255, banning ^ + = < > | and "--") is not used, see docs/users.md."""
+    """8 to 128 characters, any of them but control characters, and not a common password
+    (NIST SP 800-63B 5.1.1.2); the seed's X19 (6-255, banning ^ + = < > | and "--") is not
+    used, see docs/users.md."""
     if not isinstance(value, str):
         raise SensitiveInputError(field, "must be a string")
     text = normalise_secret(value, "password")
@@ -419,7 +422,27 @@ def check_password(value: object, field: str = "security.password") -> str:
         raise SensitiveInputError(field, f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters")
     if _CONTROL.search(text):
         raise SensitiveInputError(field, "a password cannot contain control characters")
+    if is_common_password(text):
+        raise SensitiveInputError(field, "this password is too common; choose another")
     return value
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The deny list shipped in users/data/ (its README: origin, licence), read on first use."""
+    resource = files("patron.users") / "data" / "common-passwords.txt.gz"
+    with resource.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        return frozenset(w for line in lines if (w := _fold(line.strip())))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def is_common_password(value: str) -> bool:
+    """Whether the password is on the list of common and breached passwords, in any case
+    ("PassWord123" is "password123") and any Unicode form (NFKC)."""
+    return _fold(value) in _common_passwords()
 
 
 def check_security_code(value: object, field: str = "security.security_code") -> str:
