@@ -44,6 +44,7 @@ SINGLE_KINDS = (
     "custom_field",
     "notation",
     "security",
+    "two_factor",
 )
 ACTIVE = 1
 
