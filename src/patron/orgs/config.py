@@ -249,6 +249,10 @@ class OrgConfig(_ConfigModel):
     # clear with the user namespace's `show_sensitive_data: 1` header (users/sensitive.py
     # Reveal); Wiped data (passwords, codes, answers, CVV) is never shown to anyone.
     sensitive_data_tills: list[str] = Field(default_factory=list)
+    # What Verify User Email sends when the request does not say (`info.method`): "code", a
+    # 6-digit code for Confirm User Email Code, or "link", a link to our confirmation page
+    # (users/verification.py; the seed's two requests are identical).
+    user_email_verification: Literal["code", "link"] = "code"
 
     @field_validator("sensitive_data_tills")
     @classmethod
