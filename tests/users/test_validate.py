@@ -361,10 +361,16 @@ async def test_wrong_password_and_unknown_user_take_the_same_time(client: OrgCli
     def medians(times: dict[str, list[float]]) -> str:
         return ", ".join(f"{k} {statistics.median(v) * 1000:.2f} ms" for k, v in times.items())
 
-    def difference(times: dict[str, list[float]]) -> float:
-        return abs(statistics.median(times["known"]) - statistics.median(times["unknown"]))
+    def difference(times: dict[str, list[float]], of: Any = statistics.median) -> float:
+        return float(abs(of(times["known"]) - of(times["unknown"])))
+
+    def first_quartile(values: list[float]) -> float:
+        return statistics.quantiles(values, n=4)[0]
 
     figures = f"wall: {medians(wall)}; cpu: {medians(cpu)}; load {os.getloadavg()[0]:.1f}"
-    assert difference(cpu) < 0.005, figures
+    # Noise only ever adds time, so the fastest answers of each kind show the work itself:
+    # the quickest wall times and the lower quartile of the CPU times must agree.
+    assert difference(wall, min) < 0.005, figures
+    assert difference(cpu, first_quartile) < 0.005, figures
     if os.getloadavg()[0] < (os.cpu_count() or 1):
         assert difference(wall) < 0.005, figures

@@ -100,6 +100,11 @@ def not_found(user_id: object) -> PatronError:
     return NotFound(int(NOT_FOUND.code), f"No user {user_id} in this program.")
 
 
+def forbidden(message: str) -> PatronError:
+    """The caller may not do this now (an access rule refuses it, users/access_rules.py)."""
+    return PatronError(int(FORBIDDEN.code), message, status=FORBIDDEN.status)
+
+
 def record_not_found(what: str, record_id: object) -> PatronError:
     """A record id (an address, a currency, ...) that is not the user's, or not this org's."""
     return NotFound(int(RECORD_NOT_FOUND.code), f"No {what} {record_id} in this program.")

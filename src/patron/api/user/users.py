@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from patron.api.deps import Ctx, Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
+from patron.api.user.access_rules import client_address
 from patron.api.user.envelope import DELETE_KEYS, UserHeaders, envelope, headers_for, respond
 from patron.api.user.parts import (
     address_parts,
@@ -29,7 +30,7 @@ from patron.api.user.schemas import DeletedUser, UserAnswer, user_errors
 from patron.api.writes import Write
 from patron.db.base import utcnow
 from patron.db.uow import UnitOfWork
-from patron.users import codes, fields, finance, sensitive, updates
+from patron.users import access_rules, codes, fields, finance, sensitive, updates
 from patron.users import service as users
 from patron.users.documents import DocumentView, primary_email
 from patron.users.lookups import last_activity
@@ -840,7 +841,8 @@ async def get_personal_info(request: Request, user_id: str, db: Db, ctx: Ctx) ->
     "them; a question with its answer). Secrets are checked (password 8-128 characters, NIST SP 800-63B; "
     "security code 1-6 digits; answers 1-101 characters, matched case-insensitively) and stored only as "
     'argon2id hashes; the answer shows them Wiped ("____"). Recorded in the change log with every secret '
-    'as "____"; no customerUpdated.' + _HEADERS_DOC,
+    'as "____"; a new password raises customerUpdated, whose updatedFields entry '
+    '(`security:<id>.password`) holds no secret ("____").' + _HEADERS_DOC,
     response_model=UserAnswer,
     responses=user_errors(400, 404, 408, 413),
 )
@@ -850,9 +852,12 @@ async def update_security(
     h = headers_for(request, ctx)
     uid = _path_user(user_id)
     given = await security_input(body.security, "security", create=False)
+    # The org's and the user's access rules for "security_update" (users/access_rules.py).
+    client = client_address(request)
+    guarded = access_rules.guarded(access_rules.SECURITY_UPDATE, client, updates.update_security)
     return await write(
         ctx,
-        updates.update_security,
+        guarded,
         ctx,
         uid,
         given,
