@@ -36,7 +36,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from patron.context import RequestContext
@@ -47,6 +47,9 @@ from patron.db.uow import UnitOfWork
 from patron.errors import PatronError, Throttled
 from patron.security.ratelimit import RateLimitRepository
 from patron.users import codes, fields
+
+if TYPE_CHECKING:
+    from patron.db.engine import Database
 
 # Our operation classes, the values of `action.action` (the seed's X07: one digit).
 ALL = "all"
@@ -702,21 +705,27 @@ def _refused(rule: AccessRule, action: str, why: str) -> PatronError:
     return codes.forbidden(f"Access rule {rule.rule_id} refuses {action} {why}.")
 
 
-async def enforce(
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The frequency limits an access must still be counted against (`count`)."""
+
+    rules: tuple[AccessRule, ...]
+    local: datetime
+
+
+async def applicable(
     uow: UnitOfWork, ctx: RequestContext, user_id: int | None, action: str, client: str, now: datetime
-) -> None:
-    """Refuse an access that an active rule of the org or of the user denies: 3004 (403)
-    for a deny rule whose conditions hold or allow rules none of which holds, 3012 (429,
-    Retry-After) past a frequency limit. A frequency use is counted in this unit of work,
-    so only accesses that commit are counted; call it in the write that performs the
-    access, before its work."""
+) -> Limits | None:
+    """Read the active rules of the org and the user for `action`: 3004 (403) when a deny
+    rule's conditions hold or allow rules apply and none holds; else the frequency limits
+    to count the access against (None: none). Reads only, so a read unit of work will do."""
     rules = [
         r
         for r in await AccessRules(uow.tx).active_for(ctx.org_id, user_id)
         if _applies(r, user_id, action) and _enforceable(r.data)
     ]
     if not rules:
-        return
+        return None
     local = now.astimezone(ZoneInfo(ctx.config.timezone))
     allowed: list[bool] = []
     limits: list[AccessRule] = []
@@ -739,10 +748,16 @@ async def enforce(
             )
     if allowed and not any(allowed):
         raise codes.forbidden(f"No access rule allows {action} from this address or at this time.")
+    return Limits(tuple(limits), local) if limits else None
+
+
+async def count(uow: UnitOfWork, ctx: RequestContext, user_id: int | None, limits: Limits) -> None:
+    """Count one access against each frequency limit: 3012 (429, Retry-After to the period's
+    end) past one. Written in this unit of work."""
     counter = RateLimitRepository(uow.tx)
-    for rule in limits:
+    for rule in limits.rules:
         period = rule.data["frequency"]["frequency_time"]
-        _, end = window_of(str(period["name"]), local)
+        _, end = window_of(str(period["name"]), limits.local)
         # A rate_limit_window row keyed by the rule and the user; its window_start column
         # holds the period's end, so the hourly pruning (security/ratelimit.py) removes it
         # only once the period has closed, however long the period.
@@ -751,11 +766,45 @@ async def enforce(
             raise Throttled(
                 int(codes.THROTTLED.code),
                 f"Access rule {rule.rule_id} allows {period['value']} per {period['name']}; retry later.",
-                retry_after=max(1, math.ceil((end - local).total_seconds())),
+                retry_after=max(1, math.ceil((end - limits.local).total_seconds())),
             )
 
 
+async def enforce(
+    uow: UnitOfWork, ctx: RequestContext, user_id: int | None, action: str, client: str, now: datetime
+) -> None:
+    """`applicable` then `count`, in the write that performs the access, before its work: so
+    only accesses that commit are counted against a frequency limit."""
+    limits = await applicable(uow, ctx, user_id, action, client, now)
+    if limits is not None:
+        await count(uow, ctx, user_id, limits)
+
+
+async def enforce_apart(
+    db: Database, ctx: RequestContext, user_id: int | None, action: str, client: str
+) -> None:
+    """For an access that writes nothing when it succeeds (Validate): the rules are read in
+    a read unit of work, and only when a frequency limit applies is the access counted, in a
+    write of its own (every attempt counts, since the credential check comes after)."""
+    limits = await db.read(applicable, ctx, user_id, action, client, utcnow())
+    if limits is not None:
+        await db.write(count, ctx, user_id, limits)
+
+
 T = TypeVar("T")
+
+
+def before(
+    action: str, ctx: RequestContext, user_id: int, client: str, fn: Callable[..., Awaitable[T]]
+) -> Callable[..., Awaitable[T]]:
+    """`fn(uow, ...)` (any use case) with the access rules of `action` for this user enforced
+    first, in its unit of work."""
+
+    async def run(uow: UnitOfWork, *args: Any, **kwargs: Any) -> T:
+        await enforce(uow, ctx, user_id, action, client, utcnow())
+        return await fn(uow, *args, **kwargs)
+
+    return run
 
 
 def guarded(action: str, client: str, fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from patron.api.deps import Box, Ctx, Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
+from patron.api.user.access_rules import client_address
 from patron.api.user.envelope import USER_KEYS, UserHeaders, envelope, headers_for
 from patron.api.user.schemas import Result, user_errors
 from patron.api.user.security_deps import AttemptsDep
@@ -27,7 +28,7 @@ from patron.context import RequestContext
 from patron.cpu import run_cpu
 from patron.db.engine import Database
 from patron.errors import PatronError
-from patron.users import codes, two_factor
+from patron.users import access_rules, codes, two_factor
 from patron.users import service as users
 from patron.users.records import UserRecord
 
@@ -185,7 +186,7 @@ async def enroll(
     shown = {"secret_key": secret, "manual_entry_key": secret, "qr_image_url": qr}
     return await write(
         ctx,
-        two_factor.enroll,
+        access_rules.before(access_rules.TWO_FACTOR, ctx, uid, client_address(request), two_factor.enroll),
         ctx,
         box,
         uid,
@@ -230,7 +231,9 @@ async def activate(
     try:
         answer = await write(
             ctx,
-            two_factor.activate,
+            access_rules.before(
+                access_rules.TWO_FACTOR, ctx, uid, client_address(request), two_factor.activate
+            ),
             ctx,
             box,
             uid,

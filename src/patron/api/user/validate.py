@@ -18,12 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from patron.api.deps import Ctx, Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
+from patron.api.user.access_rules import client_address
 from patron.api.user.envelope import envelope, headers_for
 from patron.api.user.schemas import Result, user_errors
 from patron.api.user.security_deps import AttemptsDep
 from patron.api.user.users import _HEADERS_DOC, _path_user
 from patron.db.base import utcnow
-from patron.users import codes, validation
+from patron.users import access_rules, codes, validation
 
 router = APIRouter(tags=["users"], route_class=LeanRoute)
 
@@ -178,6 +179,7 @@ async def validate_user_security(
     uid = _path_user(user_id)
     data = body.validate_data.model_dump() if body.validate_data is not None else None
     credential = validation.credential_of(body.info.type if body.info else None, data, ctx)
+    await access_rules.enforce_apart(db, ctx, uid, access_rules.VALIDATE, client_address(request))
     gate = await attempts.check(ctx.org_id, uid, request.scope)
     checked = await validation.check(db, ctx, uid, credential)
     if not checked.matched:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from patron.api.deps import AppSettings, Box, Ctx, Db
 from patron.api.http import JSONResponse, request_id
 from patron.api.routing import LeanRoute
+from patron.api.user.access_rules import client_address
 from patron.api.user.envelope import UserHeaders, envelope, headers_for
 from patron.api.user.schemas import Result, user_errors
 from patron.api.user.security_deps import AttemptsDep
@@ -43,7 +44,7 @@ from patron.db.engine import Database
 from patron.db.uow import UnitOfWork
 from patron.errors import PatronError, Throttled
 from patron.orgs.config import OrgConfig
-from patron.users import challenges, codes, verification
+from patron.users import access_rules, challenges, codes, verification
 from patron.users import service as users
 from patron.users.sensitive import WIPED
 
@@ -276,9 +277,8 @@ async def verify(
         }
         return envelope(h, parts, VERIFY_KEYS)
 
-    return await write(
-        ctx, verification.verify, ctx, box, uid, kind, value, path=path, link_base=base, render=render
-    )
+    issue = access_rules.before(access_rules.VERIFY, ctx, uid, client_address(request), verification.verify)
+    return await write(ctx, issue, ctx, box, uid, kind, value, path=path, link_base=base, render=render)
 
 
 async def _record_id(db: Database, ctx: RequestContext, uid: int, kind: str, value: str, path: str) -> int:
@@ -318,6 +318,7 @@ async def confirm(
     if code is None or code == "":
         raise codes.missing("confirm_data.verification_code")
     value = verification.clean_value(ctx, kind, raw, path)
+    await access_rules.enforce_apart(db, ctx, uid, access_rules.VERIFY, client_address(request))
     gate = await attempts.check(ctx.org_id, uid, request.scope)
     record_id = await _record_id(db, ctx, uid, kind, value, path)
     purpose = verification.purpose_of(kind)
