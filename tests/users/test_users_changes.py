@@ -209,7 +209,12 @@ async def test_update_and_get_user_security(client: OrgClient, other_client: Org
         await outbox(client.harness, client.org_id)
     )
     assert_no_secrets(everything + r.text + got.text, [password, answer, new_password])
-    assert not [e for e in await events(client) if e["customerIdentifiers"]["customerId"] == uid]
+    # Each password change raises customerUpdated naming the password, with no secret in it.
+    fired = [e for e in await events(client) if e["customerIdentifiers"]["customerId"] == uid]
+    names = [sorted(updated_names(e)) for e in fired]
+    assert len(names) == 2 and all(len(n) == 1 and n[0].startswith("security:") for n in names)
+    assert all(n[0].endswith(".password") for n in names)
+    assert all(f["currentValue"] == "____" for e in fired for f in e["updatedFields"])
     assert (await other_client.get(f"/user/security/{uid}")).json()["result"]["code"] == "3005"
     assert (await other_client.put(f"/user/security/{uid}", json=body)).status_code == 404
 

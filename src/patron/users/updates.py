@@ -35,7 +35,7 @@ from patron.db.uow import UnitOfWork
 from patron.errors import NotFound, PatronError, RuleViolation
 from patron.events.domain import CustomerUpdated
 from patron.users import codes
-from patron.users.lookups import USER_RECORD_KIND, user_record_change
+from patron.users.lookups import USER_RECORD_FIELD_TYPE, USER_RECORD_KIND, user_record_change
 from patron.users.profile import AddressInput, set_preferences, set_primary_address
 from patron.users.records import UserRecord, UserRecords
 from patron.users.sensitive import WIPED
@@ -225,15 +225,27 @@ async def _set_security(
         rec = replace(old, status=status, data=data, updated_at=now)
         await _write_row(uow, ctx, user.user_id, rec)
     await _log(uow, ctx, user.user_id, [record_change(old, rec, source, account)], now)
+    if given.password is not None:
+        await _raise_updated(uow, ctx, user.user_id, [password_change(old, rec, source, account)], now)
     return rec
+
+
+def password_change(old: UserRecord | None, new: UserRecord, source: str, account: str) -> FieldChange:
+    """customerUpdated's updatedFields entry of a password change: it names the field
+    (`security:<record id>.password`, fieldType UserRecord) and never carries a secret or a
+    hash: the values are Wiped ("____" when a password is held, null when none was)."""
+    before = WIPED if old is not None and old.data.get("password") else None
+    return FieldChange(
+        f"security:{new.record_id}.password", USER_RECORD_FIELD_TYPE, before, WIPED, source, account
+    )
 
 
 async def update_security(
     uow: UnitOfWork, ctx: RequestContext, user_id: int, given: SecurityInput
 ) -> UserView:
     """Update User Security: the given secrets' new hashes (and question ids) replace the
-    stored ones; the rest stay. Recorded in the change log with every secret as "____";
-    no customerUpdated (security is not customer data)."""
+    stored ones; the rest stay. Recorded in the change log with every secret as "____"; a
+    new password raises customerUpdated (`password_change`, no secret in it)."""
     user = await read_user(uow, ctx, user_id)
     rec = await _set_security(uow, ctx, user, given, None, utcnow())
     return _with_records(user, [rec])
