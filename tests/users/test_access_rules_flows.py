@@ -87,3 +87,23 @@ async def test_a_deny_rule_refuses_2fa_enrolment_and_activation(client: OrgClien
     code = pyotp.TOTP(key).now()
     body = {"authentication_data": [{"type": 11, "code": code}]}
     failed(await client.post(f"/user/auth/activate/{uid}", json=body), 403, "3004")
+
+
+async def test_a_deny_rule_refuses_the_resets_and_the_forget_completion(client: OrgClient) -> None:
+    uid = await with_password(client)
+    await add(client, deny("2", uid))
+    reset = {
+        "reset_security_data": {
+            "reset_password": {"current_password": PASSWORD, "new_password": "Other-Quill-77"}
+        },
+        "info": {"type": "1"},
+    }
+    failed(await client.post(f"/user/security/reset/{uid}", json=reset), 403, "3004")
+    forget = {
+        "reset_security_data": {"forget_password": {"verified_email": "x@example.com"}},
+        "info": {"type": "3"},
+    }
+    failed(await client.post(f"/user/security/reset/{uid}", json=forget), 403, "3004")
+    complete = {"forget_password": {"verification_code": "123456", "new_password": "Other-Quill-77"}}
+    failed(await client.post(f"/user/security/forget_password/{uid}", json=complete), 403, "3004")
+    assert (await validate(client, uid)).json()["result"]["code"] == "0000"  # the password is unchanged

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from patron.api.deps import Box, Ctx, Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
+from patron.api.user.access_rules import client_address
 from patron.api.user.envelope import UserHeaders, envelope, headers_for
 from patron.api.user.parts import reveal_for
 from patron.api.user.schemas import Result, user_errors
@@ -33,7 +34,7 @@ from patron.customers.inputs import clean_identifier
 from patron.db.base import utcnow
 from patron.errors import PatronError
 from patron.security.attempts import Attempts, Gate
-from patron.users import challenges, codes, fields, resets, sensitive
+from patron.users import access_rules, challenges, codes, fields, resets, sensitive
 from patron.users.sensitive import WIPED
 from patron.users.updates import SecurityInput
 
@@ -382,6 +383,7 @@ async def reset_security(
     uid = _path_user(user_id)
     kind = _type_of(body)
     sub = _sub_object(body, kind)
+    await access_rules.enforce_apart(db, ctx, uid, access_rules.RESET, client_address(request))
     if kind == resets.FORGET_PASSWORD:
         return await _forget(request, h, ctx, uid, sub, write, attempts, box)
     where = f"reset_security_data.{_SUB[kind]}"
@@ -565,6 +567,7 @@ async def complete_forget_password(
     where = "forget_password"
     code = _given(body.forget_password.verification_code, f"{where}.verification_code")
     new_password = _check("password", body.forget_password.new_password, f"{where}.new_password")
+    await access_rules.enforce_apart(db, ctx, uid, access_rules.RESET, client_address(request))
     gate = await attempts.check(ctx.org_id, uid, request.scope)
     hashed = await _hash("password", new_password, f"{where}.new_password")
     done = await resets.complete_forget(
