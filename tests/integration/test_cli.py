@@ -190,3 +190,61 @@ def test_events_tail_prints_recent_events_then_follows_new_ones(env: dict[str, s
     assert len(events) == 5 and {e["eventType"] for e in events} == {"customerAdded"}
     assert len({e["eventId"] for e in events}) == 5
     assert all(e["attributes"]["orgId"] == creds["orgId"] for e in events)
+
+
+def test_run_says_where_codes_go_and_its_worker_sends_them(env: dict[str, str], tmp_path: Path) -> None:
+    """`patron run` (the API and its delivery worker, two processes) names the messages file
+    at start, and a code owed by a request reaches that file through the worker."""
+    config = tmp_path / "org.json"
+    config.write_text(json.dumps({"sources": {"WEBSITE": []}}))
+    creds = json.loads(patron(env, "org", "create", "Acme", "--config", str(config), "--json").stdout)
+    port, messages = _free_port(), tmp_path / "codes" / "messages.jsonl"
+    out = tmp_path / "server.out"
+    with out.open("w") as sink:
+        server = subprocess.Popen(
+            [*PATRON, "run"],
+            env={
+                **env,
+                "PATRON_HOST": "127.0.0.1",
+                "PATRON_PORT": str(port),
+                "PATRON_MESSAGES_FILE": str(messages),
+            },
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    auth = (creds["username"], creds["password"])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
+            time.sleep(0.1)
+        assert f"written to {messages}" in out.read_text()
+        body = {
+            "personal_info": {"first_name": "Ada", "last_name": "Byron"},
+            "email": [{"address": "ada@ex.org"}],
+        }
+        uid = httpx.post(f"{base}/user", json=body, auth=auth, timeout=10).json()["info"]["id"]
+        verify = {"verify_data": {"email": {"address": "ada@ex.org"}}, "info": {"type": "8"}}
+        answer = httpx.post(f"{base}/user/security/verify/{uid}", json=verify, auth=auth, timeout=10)
+        assert answer.json()["result"]["code"] == "0000", answer.text
+        while not messages.exists() or not messages.read_text().strip():
+            assert time.monotonic() < deadline + 30, "the worker sent no message"
+            time.sleep(0.1)
+        (sent,) = [json.loads(line) for line in messages.read_text().splitlines()]
+        assert (sent["channel"], sent["to"], sent["userId"], sent["purpose"]) == (
+            "email",
+            "ada@ex.org",
+            uid,
+            "verify_email",
+        )
+        assert len(sent["code"]) == 6 and sent["code"] not in answer.text
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
