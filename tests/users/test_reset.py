@@ -432,3 +432,28 @@ async def test_forget_completion_with_2fa_needs_the_totp_code_too(client: OrgCli
     assert (await complete(client, uid, "12", new)).json()["result"]["code"] == "3015"
     short = await complete(client, uid, code, "short")
     assert short.status_code == 400 and "forget_password.new_password" in short.json()["result"]["message"]
+
+
+async def test_forget_password_by_a_card_of_the_user_sends_to_the_verified_email(client: OrgClient) -> None:
+    old, new = secret("Old"), secret("New")
+    uid, address, _ = await new_user(client, old)
+    number = f"60{uuid.uuid4().int % 10**14:014d}"  # the seed's account_number: 11-19 digits
+    added = await client.post(
+        f"/v2/customers/{uid}/changeIdentifier",
+        params={"source": "WEBSITE"},
+        json={"add": [{"type": "cardnumber", "value": number, "seriesId": 19, "statusLabel": "ACTIVE"}]},
+    )
+    assert added.status_code == 200, added.text
+    unverified = await reset(client, uid, forget_body(account_number=number))
+    assert unverified.json()["result"]["code"] == "3014", unverified.text  # no verified address yet
+    await verify_all(client, uid)
+    r = await reset(client, uid, forget_body(account_number=number))
+    assert r.status_code == 200, r.text
+    assert number not in r.text  # echoed masked
+    code = await read_code(client.harness, uid, challenges.FORGET_PASSWORD)
+    (message,) = sent(client.harness, userId=uid, purpose=challenges.FORGET_PASSWORD)
+    assert message["channel"] == "email" and message["to"] == address
+    done = await complete(client, uid, code, new)
+    assert done.status_code == 200, done.text
+    data = await security_row(client, uid)
+    assert await sensitive.verify_secret(data["password"], new, kind="password")
