@@ -194,3 +194,27 @@ async def test_an_expired_code_is_refused_and_the_resend_limit_holds(client: Org
     assert limited.value.code == 3012 and 3500 < limited.value.retry_after <= 3601
     await next_message(harness, uid, challenges.FORGET_PASSWORD, after=challenges.RESENDS_PER_HOUR - 1)
     assert len(sent(harness, userId=uid, purpose=challenges.FORGET_PASSWORD)) == challenges.RESENDS_PER_HOUR
+
+
+async def test_the_count_is_shared_by_every_process_on_the_database(client: OrgClient) -> None:
+    """A second process (here: a second database pool and throttle on the same database, as
+    another API process has) sees the failures the first counted, and the other way round."""
+    from patron.config import Settings
+    from patron.db.engine import create_database
+    from patron.security.throttle import ClientAddresses
+
+    harness = client.harness
+    here: Attempts = harness.app.state.attempts
+    other_db = create_database(Settings(database_url=harness.settings.database_url))
+    await other_db.start()
+    try:
+        there = Attempts(other_db, here.policy, ClientAddresses())
+        user = 10**12 + 500 + client.org_id
+        for n in range(10):
+            side = here if n % 2 else there
+            await side.failed(await side.check(client.org_id, user, None))
+        for side in (here, there):
+            with pytest.raises(Throttled):
+                await side.check(client.org_id, user, None)
+    finally:
+        await other_db.dispose()
