@@ -66,6 +66,9 @@ CROSS_ORG: dict[str, str] = {
     "SELECT DISTINCT org_id FROM rate_limit_window WHERE window_start < ? ORDER BY org_id LIMIT ?": (
         "security/ratelimit.py: which orgs hold closed rate-limit windows (each is then pruned per org)"
     ),
+    "SELECT DISTINCT org_id FROM access_rule_use WHERE period_end <= ? ORDER BY org_id LIMIT ?": (
+        "users/access_rules.py: which orgs hold counts of ended periods (each is then pruned per org)"
+    ),
     "SELECT DISTINCT org_id FROM credential_failure WHERE updated_at < ? ORDER BY org_id LIMIT ?": (
         "security/attempts.py: which orgs hold stale credential failures (each is then pruned per org)"
     ),

@@ -3,12 +3,16 @@ refuse what a rule denies (3004) and count what a frequency rule limits (3012)."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pyotp
 import pytest
 
+from patron.db.base import utcnow
+from patron.users import access_rules
 from tests.conftest import Harness, OrgClient, make_org
+from tests.support import rows
 from tests.users.test_access_rules import USER_CONFIG, add, failed, new_user
 
 PASSWORD = "Zebra-Quill-Lantern-42"
@@ -61,6 +65,12 @@ async def test_a_frequency_rule_limits_validate_attempts(client: OrgClient) -> N
     r = await validate(client, uid)
     failed(r, 429, "3012")
     assert 1 <= int(r.headers["Retry-After"]) <= 3600
+    db = client.harness.app.state.db
+    counted = "SELECT count FROM access_rule_use WHERE org_id = :org_id AND customer_id = :uid"
+    assert [x.count for x in await rows(db, counted, org_id=client.org_id, uid=uid)] == [2]
+    # Once the period has ended the worker's housekeeping forgets the count.
+    await db.write(access_rules.prune_ended, utcnow() + timedelta(hours=1, seconds=1))
+    assert await rows(db, counted, org_id=client.org_id, uid=uid) == []
 
 
 async def test_a_deny_rule_refuses_verify_and_confirm(client: OrgClient) -> None:

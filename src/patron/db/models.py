@@ -992,3 +992,17 @@ class AccessRule(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     till_id: Mapped[int] = mapped_column(Id)
+
+
+class AccessRuleUse(Base):
+    """Uses of an action counted against an access rule's frequency limit: one row per rule,
+    user (0 for an org-wide count) and period (users/access_rules.py)."""
+
+    __tablename__ = "access_rule_use"
+    __table_args__ = (PrimaryKeyConstraint("org_id", "rule_id", "customer_id", "period_end"),)
+
+    org_id: Mapped[int] = mapped_column(Id)
+    rule_id: Mapped[int] = mapped_column(Id)
+    customer_id: Mapped[int] = mapped_column(Id)
+    period_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    count: Mapped[int] = mapped_column(Integer)

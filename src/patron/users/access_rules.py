@@ -45,7 +45,6 @@ from patron.db.sql import Q
 from patron.db.tx import Tx
 from patron.db.uow import UnitOfWork
 from patron.errors import PatronError, Throttled
-from patron.security.ratelimit import RateLimitRepository
 from patron.users import codes, fields
 
 if TYPE_CHECKING:
@@ -114,6 +113,19 @@ _ACTIVE_FOR = Q(
     " AND (customer_id IS NULL OR customer_id = :customer_id) ORDER BY rule_id"
 )
 _COUNT = Q("SELECT COUNT(*) FROM access_rule WHERE org_id = :org_id")
+# One use counted against a frequency limit, in one statement: no row back once the period
+# holds `limit` uses (then nothing is written).
+_USE = Q(
+    "INSERT INTO access_rule_use (org_id, rule_id, customer_id, period_end, count)"
+    " VALUES (:org_id, :rule_id, :customer_id, :period_end, 1)"
+    " ON CONFLICT (org_id, rule_id, customer_id, period_end) DO UPDATE"
+    " SET count = access_rule_use.count + 1 WHERE access_rule_use.count < :limit"
+    " RETURNING count"
+)
+_ORGS_WITH_ENDED = Q(
+    "SELECT DISTINCT org_id FROM access_rule_use WHERE period_end <= :now ORDER BY org_id LIMIT :n"
+)
+_PRUNE_ENDED = Q("DELETE FROM access_rule_use WHERE org_id = :org_id AND period_end <= :now")
 _DELETE = Q("DELETE FROM access_rule WHERE org_id = :org_id AND rule_id IN (:rule_ids*)")
 _USER = Q(
     "SELECT merged_into_id, status_label, created_at FROM customer"
@@ -754,20 +766,31 @@ async def applicable(
 async def count(uow: UnitOfWork, ctx: RequestContext, user_id: int | None, limits: Limits) -> None:
     """Count one access against each frequency limit: 3012 (429, Retry-After to the period's
     end) past one. Written in this unit of work."""
-    counter = RateLimitRepository(uow.tx)
     for rule in limits.rules:
         period = rule.data["frequency"]["frequency_time"]
         _, end = window_of(str(period["name"]), limits.local)
-        # A rate_limit_window row keyed by the rule and the user; its window_start column
-        # holds the period's end, so the hourly pruning (security/ratelimit.py) removes it
-        # only once the period has closed, however long the period.
-        key = f"access_rule:{rule.rule_id}:{user_id if user_id is not None else 'org'}"
-        if await counter.count(ctx.org_id, key, end.astimezone(UTC), int(period["value"])) is None:
+        counted = await uow.tx.val(
+            _USE,
+            org_id=ctx.org_id,
+            rule_id=rule.rule_id,
+            customer_id=user_id if user_id is not None else 0,
+            period_end=end.astimezone(UTC),
+            limit=int(period["value"]),
+        )
+        if counted is None:
             raise Throttled(
                 int(codes.THROTTLED.code),
                 f"Access rule {rule.rule_id} allows {period['value']} per {period['name']}; retry later.",
                 retry_after=max(1, math.ceil((end - limits.local).total_seconds())),
             )
+
+
+async def prune_ended(uow: UnitOfWork, now: datetime, orgs: int = 100) -> int:
+    """Forget the counts of periods that have ended (the delivery worker's housekeeping)."""
+    removed = 0
+    for (org_id,) in await uow.tx.all(_ORGS_WITH_ENDED, now=now, n=orgs):
+        removed += await uow.tx.run(_PRUNE_ENDED, org_id=int(org_id), now=now)
+    return removed
 
 
 async def enforce(

@@ -32,6 +32,7 @@ from patron.messages.outbox import send_due
 from patron.messages.sender import Sender, sender_from
 from patron.scheduler import run_due
 from patron.security import attempts, ratelimit
+from patron.users import access_rules
 from patron.webhooks.client import DeliveryClient
 from patron.webhooks.delivery import Outcome, post, sign
 from patron.webhooks.repository import (
@@ -143,8 +144,9 @@ class DeliveryWorker:
                 log.exception("pruning rate-limit windows failed; it runs again")
             try:
                 await self.db.write(attempts.prune_old, utcnow())
+                await self.db.write(access_rules.prune_ended, utcnow())
             except Exception:
-                log.exception("pruning credential failures failed; it runs again")
+                log.exception("pruning credential failures or access-rule counts failed; it runs again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.erasure_poll_seconds)
 

@@ -1,5 +1,5 @@
 """The user namespace's security flows (issue 12): one-time codes, the message outbox,
-credential-failure throttling and security access rules.
+credential-failure throttling, security access rules and their frequency counts.
 
 Revision ID: user_security
 Revises: users
@@ -91,9 +91,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", "rule_id", name="pk_access_rule"),
     )
     op.create_index("ix_access_rule_org_id_customer_id", "access_rule", ["org_id", "customer_id"])
+    # Uses of an action counted against a rule's frequency limit, one row per rule, user (0:
+    # the org) and period; pruned once the period has ended.
+    op.create_table(
+        "access_rule_use",
+        sa.Column("org_id", _ID, nullable=False),
+        sa.Column("rule_id", _ID, nullable=False),
+        sa.Column("customer_id", _ID, nullable=False),
+        sa.Column("period_end", _TIME, nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("org_id", "rule_id", "customer_id", "period_end", name="pk_access_rule_use"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("access_rule_use")
     op.drop_index("ix_access_rule_org_id_customer_id", table_name="access_rule")
     op.drop_table("access_rule")
     op.drop_table("credential_failure")
