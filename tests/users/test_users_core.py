@@ -139,7 +139,10 @@ async def test_the_same_email_twice_is_a_conflict(client: OrgClient) -> None:
     assert r.status_code == 409 and r.json()["result"]["code"] == "3009", r.text
 
 
-async def test_delete_user_files_the_v2_erasure(client: OrgClient) -> None:
+async def test_delete_user_files_the_v2_erasure(harness: Harness) -> None:
+    # A grace period keeps the request queued while the test reads it (with none, the
+    # in-process worker may erase the user before the read).
+    client = await make_org(harness, {**USER_CONFIG, "erasureGraceSeconds": 3600})
     uid = (await create(client))["info"]["id"]
     r = await client.request("DELETE", f"/user/{uid}")
     assert r.status_code == 200, r.text
