@@ -9,6 +9,7 @@ envelope.
     ├── InvalidInput                 malformed body or parameters (code 400)
     ├── Unauthorized                 missing or wrong credentials (401)
     ├── Throttled                    too many failed logins (429, carries retry_after)
+    ├── Forbidden                    the caller may not do this (403: a till not an operator)
     ├── NotFound                     no such customer in the caller's org (404)
     ├── Conflict                     the write would break a uniqueness rule (409)
     └── RuleViolation                a business rule refuses the change (422)
@@ -61,6 +62,10 @@ class Throttled(PatronError):
     def __init__(self, code: int, message: str | None = None, *, retry_after: int) -> None:
         super().__init__(code, message)
         self.retry_after = retry_after
+
+
+class Forbidden(PatronError):
+    status = 403
 
 
 class NotFound(PatronError):

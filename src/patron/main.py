@@ -41,12 +41,14 @@ from patron.api.v2 import (
     subscriptions,
 )
 from patron.config import Settings
+from patron.console import pages as console
 from patron.db.engine import create_database
 from patron.logs import configure_logging
 from patron.security.apikeys import ApiKeys
 from patron.security.attempts import AttemptPolicy, Attempts
 from patron.security.auth import Authenticator
 from patron.security.keys import load_master_key
+from patron.security.sessions import ConsoleSessions
 from patron.security.throttle import ClientAddresses, LoginThrottle
 from patron.webhooks.secrets import SecretBox
 from patron.webhooks.worker import DeliveryWorker
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             throttle=LoginThrottle(settings.auth_max_failures, settings.auth_failure_window_seconds),
             addresses=ClientAddresses(settings.trusted_proxies),
         )
+        app.state.console_sessions = ConsoleSessions(db, app.state.box, app.state.authenticator)
         app.state.attempts = Attempts(
             db,
             AttemptPolicy(
@@ -150,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     ops.install(app)
+    console.install(app)
     return app
 
 

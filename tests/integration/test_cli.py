@@ -7,9 +7,11 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -248,3 +250,24 @@ def test_run_says_where_codes_go_and_its_worker_sends_them(env: dict[str, str], 
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def test_till_create_takes_a_role_and_org_create_makes_an_operator(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    first = json.loads(patron(env, "org", "create", "Acme", "--json").stdout)
+    org = str(first["orgId"])
+    operator = patron(env, "till", "create", "--org", org, "--role", "operator", "--json")
+    assert operator.returncode == 0, operator.stderr
+    assert set(json.loads(operator.stdout)) == {"orgId", "username", "password"}
+    plain = json.loads(patron(env, "till", "create", "--org", org, "--json").stdout)
+    refused = patron(env, "till", "create", "--org", org, "--role", "admin", "--json")
+    assert refused.returncode == 1 and "--role is one of till, operator" in refused.stderr
+    db = env["PATRON_DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with closing(sqlite3.connect(db)) as conn:
+        roles = dict(conn.execute("SELECT code, role FROM till WHERE org_id = ?", (int(org),)).fetchall())
+    assert roles == {
+        first["username"].split("@")[0]: "operator",
+        json.loads(operator.stdout)["username"].split("@")[0]: "operator",
+        plain["username"].split("@")[0]: "till",
+    }

@@ -139,3 +139,31 @@ async def test_postgresql_without_the_schema_is_refused_too(postgres_url: str, t
     assert patron(env, "migrate").returncode == 0
     created = patron(env, "org", "create", "Acme", "--json")
     assert created.returncode == 0, created.stderr
+
+
+def test_the_console_migration_makes_each_orgs_first_till_an_operator(tmp_path: Path) -> None:
+    from patron.db.migrate import upgrade
+
+    path = tmp_path / "roles.db"
+    upgrade(f"sqlite+aiosqlite:///{path}", "user_security")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        for org in (1000, 1001):
+            conn.execute(
+                "INSERT INTO org (org_id, name, config, created_at, updated_at)"
+                " VALUES (?, 'o', '{}', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                (org,),
+            )
+        for org, till in ((1000, 1000), (1001, 1001), (1000, 1002), (1001, 1003)):
+            conn.execute(
+                "INSERT INTO till (org_id, till_id, code, name, password_hash, store_code, store_name,"
+                " is_active, created_at) VALUES (?, ?, ?, 'n', 'x', 's', 's', 1, '2026-01-01 00:00:00')",
+                (org, till, f"till{till}"),
+            )
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    assert dict(sql(path, "SELECT till_id, role FROM till")) == {
+        1000: "operator",
+        1001: "operator",
+        1002: "till",
+        1003: "till",
+    }
+    assert "console_session" in tables(path)

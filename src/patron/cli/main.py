@@ -153,15 +153,20 @@ def till_create(
     org: Annotated[int, typer.Option("--org", help="Org id.")],
     code: Annotated[str | None, typer.Option(help="Till code (default: till<N>).")] = None,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    role: Annotated[
+        str, typer.Option(help="till (the API only) or operator (the API and the console).")
+    ] = orgs.TILL,
     as_json: JsonFlag = False,
 ) -> None:
     """Add a till (API user) to an org; prints its credentials once."""
+    if role not in orgs.ROLES:
+        _fail(f"--role is one of {', '.join(orgs.ROLES)}")
 
     settings = Settings()
 
     async def work(db: Database) -> orgs.TillCredentials:
         keys = ApiKeys(load_master_key(settings))
-        return await db.write(orgs.create_till, keys, org_id=org, code=code, name=name)
+        return await db.write(orgs.create_till, keys, org_id=org, code=code, name=name, role=role)
 
     _print_credentials(_run_db(settings, work), as_json)
 

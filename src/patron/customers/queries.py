@@ -8,7 +8,7 @@ from patron.context import RequestContext
 from patron.customers import catalog
 from patron.customers.addressing import customer_id_by_identifier, find_customer, resolve_account
 from patron.customers.commands import CustomerRef, SearchCustomers, SourceAccount
-from patron.customers.views import CustomerView, SearchPage
+from patron.customers.views import CustomerListing, CustomerView, SearchListing, SearchPage
 from patron.db.uow import UnitOfWork
 from patron.engagement.images import ImageVersion
 from patron.engagement.images import listing as image_listing
@@ -85,3 +85,27 @@ async def search(uow: UnitOfWork, ctx: RequestContext, cmd: SearchCustomers) -> 
     if cmd.offset < 0:
         raise InvalidInput(400, detail="offset must be 0 or more.")
     return await uow.customers.search(ctx.org_id, q, limit=cmd.limit, offset=cmd.offset)
+
+
+async def search_listing(uow: UnitOfWork, ctx: RequestContext, cmd: SearchCustomers) -> SearchListing:
+    """Advanced Customer Search with what a list of customers shows of each one: names,
+    mobiles, emails, sources and status (the console's results table)."""
+    page = await search(uow, ctx, cmd)
+    ids = [hit.customer_id for hit in page.hits]
+    statuses, identifiers = await uow.customers.listing(ctx.org_id, ids)
+    rows = []
+    for hit in page.hits:
+        held = identifiers.get(hit.customer_id, [])
+        rows.append(
+            CustomerListing(
+                customer_id=hit.customer_id,
+                names=[n for n in dict.fromkeys(f"{f} {la}".strip() for _, _, f, la in hit.profiles) if n],
+                mobiles=sorted({value for kind, value in held if kind == "mobile"}),
+                emails=sorted({value for kind, value in held if kind == "email"}),
+                sources=list(
+                    dict.fromkeys(f"{src}/{acc}" if acc else src for src, acc, _, _ in hit.profiles)
+                ),
+                status=statuses.get(hit.customer_id, ""),
+            )
+        )
+    return SearchListing(page.total, rows, page.exact)

@@ -250,6 +250,16 @@ _SEARCH_PROFILES = Q(
     " WHERE org_id = :org_id AND customer_id IN (:ids*)"
 )
 
+# What a list of customers shows beside the names: the status, and the mobiles and emails
+# (through the (org_id, customer_id) index of customer_identifier).
+_LISTING_STATUS = Q(
+    "SELECT customer_id, status_label FROM customer WHERE org_id = :org_id AND customer_id IN (:ids*)"
+)
+_LISTING_CONTACTS = Q(
+    "SELECT customer_id, id_type, value FROM customer_identifier"
+    " WHERE org_id = :org_id AND customer_id IN (:ids*) AND id_type IN ('mobile', 'email')"
+)
+
 # Tills are never renamed, so their code and name are kept per process once read.
 _TILL_REFS: dict[tuple[int, int], TillRef] = {}
 
@@ -583,6 +593,18 @@ class CustomerRepository:
             for cid in page_ids
         ]
         return SearchPage(len(ordered), hits, exact=complete)
+
+    async def listing(
+        self, org_id: int, ids: Sequence[int]
+    ) -> tuple[dict[int, str], dict[int, list[tuple[str, str]]]]:
+        """The status and the (mobile | email, value) pairs of each of these customers."""
+        if not ids:
+            return {}, {}
+        statuses = {int(r[0]): r[1] for r in await self.tx.all(_LISTING_STATUS, org_id=org_id, ids=list(ids))}
+        contacts: dict[int, list[tuple[str, str]]] = {}
+        for r in await self.tx.all(_LISTING_CONTACTS, org_id=org_id, ids=list(ids)):
+            contacts.setdefault(int(r[0]), []).append((r[1], r[2]))
+        return statuses, contacts
 
     # Writes --------------------------------------------------------------------------
 

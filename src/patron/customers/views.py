@@ -133,3 +133,22 @@ class SearchPage:
     hits: list[SearchHit]
     # False when `total` is a lower bound: the prefix matches more than a search reads.
     exact: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerListing:
+    """One customer as a list of customers shows them (the console's search results)."""
+
+    customer_id: int
+    names: list[str]
+    mobiles: list[str]
+    emails: list[str]
+    sources: list[str]  # SOURCE, or SOURCE/account for a multi-account source
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchListing:
+    total: int
+    rows: list[CustomerListing]
+    exact: bool = True

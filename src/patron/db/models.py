@@ -60,6 +60,28 @@ class Till(Base):
     store_name: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # `till` (the API only) or `operator` (the API and the console): orgs/service.py ROLES.
+    role: Mapped[str] = mapped_column(String(20), server_default="till")
+
+
+class ConsoleSession(Base):
+    """A signed-in console operator (security/sessions.py): the keyed digest of the cookie's
+    token, never the token; it ends at sign-out or after 30 idle minutes."""
+
+    __tablename__ = "console_session"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "session_id"),
+        UniqueConstraint("org_id", "token_hash"),
+        ForeignKeyConstraint(["org_id", "till_id"], ["till.org_id", "till.till_id"]),
+        Index(None, "org_id", "till_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    session_id: Mapped[str] = mapped_column(String(32))
+    till_id: Mapped[int] = mapped_column(Id)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Customer(Base):

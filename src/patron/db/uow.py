@@ -29,6 +29,7 @@ from patron.loyalty.reads_repository import LoyaltyReads
 from patron.loyalty.repository import LoyaltyRepository
 from patron.loyalty.transfer_repository import TransferRepository
 from patron.orgs.repository import OrgRepository
+from patron.security.sessions_repository import SessionRepository
 from patron.webhooks.repository import WebhookRepository
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class UnitOfWork:
     __slots__ = (
         "_events",
         "change_requests",
+        "console_sessions",
         "coupons",
         "customers",
         "erasures",
@@ -85,6 +87,7 @@ class UnitOfWork:
         self.referrals = ReferralRepository(tx)
         self.images = ImageRepository(tx)
         self.coupons = CouponRepository(tx)
+        self.console_sessions = SessionRepository(tx)
 
     @property
     def dialect(self) -> str:

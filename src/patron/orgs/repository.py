@@ -28,6 +28,7 @@ class TillRow:
     store_code: str
     store_name: str
     is_active: bool
+    role: str = "till"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ _INSERT_ORG = Q(
 )
 _SET_CONFIG = Q("UPDATE org SET config = :config, updated_at = :now WHERE org_id = :org_id")
 _TILL_COLUMNS = (
-    "t.org_id, t.till_id, t.code, t.name, t.password_hash, t.store_code, t.store_name, t.is_active"
+    "t.org_id, t.till_id, t.code, t.name, t.password_hash, t.store_code, t.store_name, t.is_active, t.role"
 )
 # The throttle row rides along (a primary-key probe), so a login is still one statement.
 _LOGIN = Q(
@@ -91,14 +92,15 @@ _TILLS = Q(f"SELECT {_TILL_COLUMNS} FROM till t WHERE t.org_id = :org_id ORDER B
 _TILL_COUNT = Q("SELECT COUNT(*) FROM till WHERE org_id = :org_id")
 _INSERT_TILL = Q(
     "INSERT INTO till (org_id, till_id, code, name, password_hash, store_code, store_name, is_active,"
-    " created_at) VALUES (:org_id, :till_id, :code, :name, :digest, :store_code, :store_name, :active, :now)"
+    " role, created_at)"
+    " VALUES (:org_id, :till_id, :code, :name, :digest, :store_code, :store_name, :active, :role, :now)"
 )
 _PING = Q("SELECT 1")
 _SET_DIGEST = Q("UPDATE till SET password_hash = :digest WHERE org_id = :org_id AND till_id = :till_id")
 
 
 def _till(r: Row) -> TillRow:
-    return TillRow(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], bool(r[7]))
+    return TillRow(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8])
 
 
 class OrgRepository:
@@ -123,7 +125,7 @@ class OrgRepository:
         r = await self.tx.one(_LOGIN, org_id=org_id, code=code, client=client)
         if r is None:
             return None
-        return Login(_till(r), r[8], 0 if r[9] is None else int(r[9]), r[10])
+        return Login(_till(r), r[9], 0 if r[10] is None else int(r[10]), r[11])
 
     async def record_login_failure(
         self, org_id: int, code: str, client: str, now: datetime, since: datetime
@@ -159,6 +161,7 @@ class OrgRepository:
             store_code=till.store_code,
             store_name=till.store_name,
             active=till.is_active,
+            role=till.role,
             now=now,
         )
 

@@ -18,6 +18,10 @@ from patron.security.apikeys import ApiKeys, new_api_key
 _CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,59}$")
 # An org id as Patron writes it: ASCII digits, no leading zero (a login names one org once).
 _ORG_ID = re.compile(r"[1-9][0-9]{0,17}")
+# What a till may use: `till` the API only; `operator` the API and the console (console/).
+TILL = "till"
+OPERATOR = "operator"
+ROLES = (TILL, OPERATOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +61,14 @@ def parse_config(document: Any) -> OrgConfig:
 async def create_org(
     uow: UnitOfWork, keys: ApiKeys, *, name: str, config: OrgConfig | None = None
 ) -> TillCredentials:
-    """Create an org and its first till; the API key is returned once and stored as a digest."""
+    """Create an org and its first till, an operator; the API key is returned once and stored
+    as a digest."""
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput(400, "An org needs a name of 1 to 200 characters.")
     org_id = await uow.tx.id("org")
     await uow.orgs.insert(org_id, name, (config or OrgConfig()).to_document(), utcnow())
-    return await _add_till(uow, keys, org_id, name, code="till1", name=f"{name} till 1")
+    return await _add_till(uow, keys, org_id, name, code="till1", name=f"{name} till 1", role=OPERATOR)
 
 
 async def create_till(
@@ -75,14 +80,25 @@ async def create_till(
     name: str | None = None,
     store_code: str | None = None,
     store_name: str | None = None,
+    role: str = TILL,
 ) -> TillCredentials:
+    if role not in ROLES:
+        raise InvalidInput(400, f"A till's role is one of {', '.join(ROLES)}.")
     org = await uow.orgs.get(org_id)
     if org is None:
         raise NotFound(404, f"Org {org_id} does not exist.")
     if code is None:
         code = f"till{await uow.orgs.till_count(org_id) + 1}"
     return await _add_till(
-        uow, keys, org_id, org.name, code=code, name=name, store_code=store_code, store_name=store_name
+        uow,
+        keys,
+        org_id,
+        org.name,
+        code=code,
+        name=name,
+        store_code=store_code,
+        store_name=store_name,
+        role=role,
     )
 
 
@@ -96,6 +112,7 @@ async def _add_till(
     name: str | None = None,
     store_code: str | None = None,
     store_name: str | None = None,
+    role: str = TILL,
 ) -> TillCredentials:
     if not _CODE.match(code):
         raise InvalidInput(400, "A till code is 1 to 60 lower-case letters, digits, '.', '_' or '-'.")
@@ -112,6 +129,7 @@ async def _add_till(
         store_code=store_code or f"store{org_id}",
         store_name=store_name or org_name,
         is_active=True,
+        role=role,
     )
     await uow.orgs.insert_till(till, utcnow())
     return TillCredentials(org_id, till_id, username_for(org_id, code), api_key)

@@ -36,6 +36,7 @@ class Principal:
     org_id: int
     actor: Actor
     config: OrgConfig
+    role: str = "till"
 
 
 async def _login(uow: UnitOfWork, org_id: int, code: str, client: str) -> Login | None:
@@ -112,7 +113,7 @@ class Authenticator:
         self._proven[digest] = time.monotonic() + PROVEN_SECONDS
         till = login.till
         actor = Actor(till.till_id, till.code, till.name, till.store_code, till.store_name)
-        return Principal(org_id, actor, await self._config(org_id, login.org_updated_at))
+        return Principal(org_id, actor, await self.config(org_id, login.org_updated_at), till.role)
 
     async def _key_matches(self, login: Login, api_key: str, digest: str) -> bool:
         till = login.till
@@ -124,7 +125,8 @@ class Authenticator:
         await self.db.write(_replace_digest, till.org_id, till.till_id, digest)
         return True
 
-    async def _config(self, org_id: int, updated_at: datetime) -> OrgConfig:
+    async def config(self, org_id: int, updated_at: datetime) -> OrgConfig:
+        """The org's parsed configuration, kept per process while the org row's stamp holds."""
         cached = self._configs.get(org_id)
         if cached is not None and cached[0] == updated_at:
             return cached[1]
