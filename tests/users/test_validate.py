@@ -369,8 +369,8 @@ async def test_wrong_password_and_unknown_user_take_the_same_time(client: OrgCli
 
     figures = f"wall: {medians(wall)}; cpu: {medians(cpu)}; load {os.getloadavg()[0]:.1f}"
     # Noise only ever adds time, so the lower quartile of the CPU times shows the work itself;
-    # with a CPU to spare, the quickest wall times and the medians must agree too.
+    # with a CPU to spare, the medians of the wall times must agree too. (The single fastest
+    # answers are no measure: one lucky answer moves them by more than the bound.)
     assert difference(cpu, first_quartile) < 0.005, figures
     if os.getloadavg()[0] < (os.cpu_count() or 1):
-        assert difference(wall, min) < 0.005, figures
         assert difference(wall) < 0.005, figures
