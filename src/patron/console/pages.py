@@ -80,8 +80,10 @@ class CachedStatic(StaticFiles):
 
 def install(app: FastAPI) -> None:
     """The console's routes and static files."""
-    from patron.console import routes
+    from patron.console import configuration, customer, dashboard, routes, webhooks
 
     app.state.console_pages = Pages()
-    app.include_router(routes.router)
+    for module in (routes, customer, configuration, webhooks, dashboard):
+        app.include_router(module.router)
     app.mount(STATIC_URL, CachedStatic(directory=str(STATIC)), name="console-static")
+    app.include_router(routes.fallback)  # last: any other /console path is an HTML 404

@@ -10,83 +10,41 @@ cookie (HttpOnly, SameSite=Strict, Path=/console, Secure over https).
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
-from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from patron.api.deps import Db
-from patron.api.http import request_id
 from patron.console.pages import Pages, redirect
-from patron.context import RequestContext
+from patron.console.web import (
+    COOKIE,
+    LOGIN,
+    LOGIN_COOKIE,
+    ROOT,
+    FormTooLarge,
+    MaybeOperator,
+    PagesDep,
+    Sessions,
+    context,
+    htmx,
+    not_found,
+    page,
+    posted,
+    read_form,
+    refused,
+    sign_in_first,
+    too_large,
+)
 from patron.customers import queries
 from patron.customers.commands import SearchCustomers
 from patron.errors import Forbidden, InvalidInput, Throttled, Unauthorized
-from patron.security.sessions import ConsoleSessions, Operator
+from patron.security.sessions import ConsoleSessions
 
-ROOT = "/console"
-LOGIN = "/console/login"
-COOKIE = "patron_console"
-LOGIN_COOKIE = "patron_console_login"
 SEARCH_LIMIT = 50
 MAX_FIELD = 200
-MAX_FORM_BYTES = 16 * 1024  # the console's forms are small; nothing bigger is read
 WRONG_CREDENTIALS = "Wrong username or password, or the till is not active."
-STALE_FORM = (
-    "This form could not be accepted: it was not sent from a page of this console session"
-    " (the CSRF check failed). Reload the page and try again."
-)
 
 router = APIRouter(prefix=ROOT, include_in_schema=False)
-
-
-async def console_pages(request: Request) -> Pages:
-    pages: Pages = request.app.state.console_pages
-    return pages
-
-
-async def console_sessions(request: Request) -> ConsoleSessions:
-    sessions: ConsoleSessions = request.app.state.console_sessions
-    return sessions
-
-
-async def signed_in(
-    request: Request, sessions: Annotated[ConsoleSessions, Depends(console_sessions)]
-) -> Operator | None:
-    return await sessions.resolve(request.cookies.get(COOKIE))
-
-
-PagesDep = Annotated[Pages, Depends(console_pages)]
-Sessions = Annotated[ConsoleSessions, Depends(console_sessions)]
-MaybeOperator = Annotated[Operator | None, Depends(signed_in)]
-
-
-def _htmx(request: Request) -> bool:
-    """A partial request of htmx (a history restore wants the whole page)."""
-    return request.headers.get("hx-request") == "true" and "hx-history-restore-request" not in request.headers
-
-
-class FormTooLarge(Exception):
-    pass
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """A URL-encoded form, read up to MAX_FORM_BYTES (a form of a console page is far
-    smaller); a field given twice keeps its first value."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            raise FormTooLarge
-    try:
-        pairs = parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        form.setdefault(name, value)
-    return form
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str) -> None:
@@ -103,35 +61,6 @@ def _set_cookie(response: Response, request: Request, name: str, value: str) -> 
 def _drop_cookie(response: Response, request: Request, name: str) -> None:
     response.delete_cookie(
         name, path=ROOT, secure=request.url.scheme == "https", httponly=True, samesite="strict"
-    )
-
-
-def _csrf_ok(request: Request, form: dict[str, str], operator: Operator) -> bool:
-    sent = form.get("csrf") or request.headers.get("x-csrf-token", "")
-    return bool(sent) and secrets.compare_digest(sent.encode(), operator.csrf.encode())
-
-
-def _refused(pages: Pages, operator: Operator | None) -> Response:
-    return pages.render(
-        "error.html",
-        403,
-        title="Refused",
-        message=STALE_FORM,
-        operator=operator,
-        csrf=operator.csrf if operator else "",
-        nav="",
-    )
-
-
-def _too_large(pages: Pages) -> Response:
-    return pages.render(
-        "error.html",
-        413,
-        title="Too large",
-        message="The form sent more than a console form holds.",
-        operator=None,
-        csrf="",
-        nav="",
     )
 
 
@@ -175,13 +104,13 @@ async def login_form(
 @router.post("/login")
 async def login(request: Request, pages: PagesDep, sessions: Sessions) -> Response:
     try:
-        form = await _form(request)
+        form = await read_form(request)
     except FormTooLarge:
-        return _too_large(pages)
+        return too_large(pages)
     pre = request.cookies.get(LOGIN_COOKIE, "")
     sent = form.get("csrf", "")
     if not pre or not sent or not sessions.same(sent, sessions.login_csrf(pre)):
-        return _refused(pages, None)
+        return refused(pages, None)
     username = form.get("username", "").strip()
     password = form.get("password", "")
     if not username or not password or len(username) > MAX_FIELD or len(password) > MAX_FIELD:
@@ -212,16 +141,12 @@ async def login(request: Request, pages: PagesDep, sessions: Sessions) -> Respon
 
 @router.post("/logout")
 async def logout(request: Request, pages: PagesDep, sessions: Sessions, operator: MaybeOperator) -> Response:
-    if operator is None:
-        return redirect(LOGIN, htmx=_htmx(request))
-    try:
-        form = await _form(request)
-    except FormTooLarge:
-        return _too_large(pages)
-    if not _csrf_ok(request, form, operator):
-        return _refused(pages, operator)
+    form = await posted(request, pages, operator)
+    if isinstance(form, Response):
+        return form
+    assert operator is not None
     await sessions.sign_out(operator)
-    response = redirect(LOGIN, htmx=_htmx(request))
+    response = redirect(LOGIN, htmx=htmx(request))
     _drop_cookie(response, request, COOKIE)
     return response
 
@@ -230,22 +155,29 @@ async def logout(request: Request, pages: PagesDep, sessions: Sessions, operator
 async def find_customer(request: Request, pages: PagesDep, db: Db, operator: MaybeOperator) -> Response:
     """Find a customer: the API's prefix search over names and identifiers, as a table."""
     if operator is None:
-        return redirect(LOGIN, htmx=_htmx(request))
+        return sign_in_first(request)
     q = request.query_params.get("q", "").strip()
     listing = None
     error = ""
     if q:
-        ctx = RequestContext(operator.org_id, operator.actor, request_id(request), operator.config)
+        ctx = context(request, operator)
         try:
             listing = await db.read(queries.search_listing, ctx, SearchCustomers(q, SEARCH_LIMIT, 0))
         except InvalidInput as exc:
             error = exc.message
     return pages.render(
-        "_results.html" if _htmx(request) else "search.html",
+        "_results.html" if htmx(request) else "search.html",
         q=q,
         listing=listing,
         error=error,
-        operator=operator,
-        csrf=operator.csrf,
-        nav="search",
+        **page(operator, "search"),
     )
+
+
+# Included after every page's router: any other path under /console is a 404 page.
+fallback = APIRouter(prefix=ROOT, include_in_schema=False)
+
+
+@fallback.api_route("/{rest:path}", methods=["GET", "POST"])
+async def no_such_page(pages: PagesDep, operator: MaybeOperator) -> Response:
+    return not_found(pages, operator)
