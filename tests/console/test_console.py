@@ -65,7 +65,8 @@ async def test_an_operator_signs_in_and_finds_customers_by_the_start_of_a_name(
     row = page.locator(f'[data-testid="search-result"][data-customer-id="{tom}"]')
     for text in ("Tomasz Kowalski", "919810000001", "tomasz@example.com", "INSTORE", "Active"):
         await expect(row).to_contain_text(text)
-    assert await row.locator("a").count() == 0  # the customer page comes later: no dead links
+    # The id opens the customer's page.
+    await expect(row.locator("td").first.locator("a")).to_have_attribute("href", f"/console/customers/{tom}")
     assert await page.evaluate("typeof window.htmx") == "object"  # our own script ran under the CSP
     await expect(page).to_have_url(f"{served.url}/console?q=to")
     await check_page(page, served.harness.engine, "search-results")
@@ -77,6 +78,48 @@ async def test_an_operator_signs_in_and_finds_customers_by_the_start_of_a_name(
     await page.get_by_test_id("search-input").press("Enter")
     await expect(page.get_by_test_id("search-count")).to_contain_text("No customer matches")
     await check_page(page, served.harness.engine, "search-none")
+
+
+async def test_search_results_come_50_a_page_with_previous_and_next_links(served: Served, page: Page) -> None:
+    org = await make_org(served.harness)
+    ids = []
+    for n in range(55):  # one at a time: the order of the term index then follows the names
+        ids.append(await _register(org, f"9198200{n:05d}", "Paginella", f"Zed{n:02d}"))
+    await _register(org, "919820099999", "Pagoda", "Other")  # shares "pag", not "pagin"
+    await sign_in(page, org.username, org.password)
+    await page.get_by_test_id("search-input").fill("pagin")
+    await page.get_by_test_id("search-input").press("Enter")
+    results = page.get_by_test_id("search-result")
+    count = page.get_by_test_id("search-count")
+    await expect(results).to_have_count(50)
+    await expect(count).to_contain_text("Customers 1–50 of 55 matching “pagin”")
+    await expect(page.get_by_test_id("search-prev")).to_have_count(0)
+    await check_page(page, served.harness.engine, "search-page-1")
+
+    await page.get_by_test_id("search-next").click()
+    await expect(page).to_have_url(f"{served.url}/console?q=pagin&page=2")
+    await expect(results).to_have_count(5)
+    await expect(count).to_contain_text("Customers 51–55 of 55 matching “pagin”")
+    await expect(page.get_by_test_id("search-next")).to_have_count(0)
+    second = {int(await r.get_attribute("data-customer-id") or 0) for r in await results.all()}
+    await check_page(page, served.harness.engine, "search-page-2")
+
+    await page.get_by_test_id("search-prev").click()
+    await expect(page).to_have_url(f"{served.url}/console?q=pagin&page=1")
+    await expect(results).to_have_count(50)
+    first = {int(await r.get_attribute("data-customer-id") or 0) for r in await results.all()}
+    assert first | second == set(ids) and not first & second  # every customer once
+
+    # Without JavaScript the pages are plain links; a page past the end says so.
+    await page.goto("/console?q=pagin&page=2")
+    await expect(results).to_have_count(5)
+    await page.goto("/console?q=pagin&page=3")
+    await expect(results).to_have_count(0)
+    await expect(count).to_contain_text("There is no page 3: 55 customers match")
+    await expect(page.get_by_test_id("search-prev")).to_have_attribute("href", "/console?q=pagin&page=2")
+    for bad in ("0", "x", "1001"):
+        await page.goto(f"/console?q=pagin&page={bad}")
+        await expect(page.get_by_role("alert")).to_contain_text("The page must be a whole number")
 
 
 async def test_pages_carry_the_security_headers_and_assets_a_long_cache(served: Served) -> None:

@@ -116,7 +116,8 @@ async def authenticated(
     # configured, the client their X-Forwarded-For names (security/throttle.py).
     client = authenticator.addresses.of_scope(request.scope)
     principal = await authenticator.authenticate(username, password, client)
-    return RequestContext(principal.org_id, principal.actor, request_id(request), principal.config)
+    surface = "user" if request.scope["path"][:6].lower() == "/user/" else "v2"
+    return RequestContext(principal.org_id, principal.actor, request_id(request), principal.config, surface)
 
 
 def path_id(raw: str, missing_code: int, x: object | None = None) -> int:

@@ -80,10 +80,10 @@ class CachedStatic(StaticFiles):
 
 def install(app: FastAPI) -> None:
     """The console's routes and static files."""
-    from patron.console import configuration, customer, dashboard, routes, webhooks
+    from patron.console import configuration, customer, customer_activity, dashboard, routes, webhooks
 
     app.state.console_pages = Pages()
-    for module in (routes, customer, configuration, webhooks, dashboard):
+    for module in (routes, customer, customer_activity, configuration, webhooks, dashboard):
         app.include_router(module.router)
     app.mount(STATIC_URL, CachedStatic(directory=str(STATIC)), name="console-static")
     app.include_router(routes.fallback)  # last: any other /console path is an HTML 404

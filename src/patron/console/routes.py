@@ -1,4 +1,4 @@
-"""The console's routes: sign-in, sign-out, and Find a customer.
+"""The console's routes: sign-in, sign-out, and Find a customer (50 results a page).
 
 Every page reads the session first (security/sessions.py); without one it sends the browser
 to the sign-in page. Every POST carries the session's CSRF token (the form's hidden `csrf`,
@@ -10,6 +10,8 @@ cookie (HttpOnly, SameSite=Strict, Path=/console, Secure over https).
 from __future__ import annotations
 
 import secrets
+from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -37,10 +39,13 @@ from patron.console.web import (
 )
 from patron.customers import queries
 from patron.customers.commands import SearchCustomers
+from patron.customers.views import SearchListing
 from patron.errors import Forbidden, InvalidInput, Throttled, Unauthorized
 from patron.security.sessions import ConsoleSessions
 
 SEARCH_LIMIT = 50
+# Pages of results one may step to (50,000 customers): narrowing the search beats paging further.
+MAX_SEARCH_PAGE = 1000
 MAX_FIELD = 200
 WRONG_CREDENTIALS = "Wrong username or password, or the till is not active."
 
@@ -157,12 +162,16 @@ async def find_customer(request: Request, pages: PagesDep, db: Db, operator: May
     if operator is None:
         return sign_in_first(request)
     q = request.query_params.get("q", "").strip()
+    number = _page_number(request.query_params.get("page", ""))
     listing = None
     error = ""
-    if q:
+    if number is None:
+        error = f"The page must be a whole number from 1 to {MAX_SEARCH_PAGE}."
+    elif q:
         ctx = context(request, operator)
+        offset = (number - 1) * SEARCH_LIMIT
         try:
-            listing = await db.read(queries.search_listing, ctx, SearchCustomers(q, SEARCH_LIMIT, 0))
+            listing = await db.read(queries.search_listing, ctx, SearchCustomers(q, SEARCH_LIMIT, offset))
         except InvalidInput as exc:
             error = exc.message
     return pages.render(
@@ -170,8 +179,37 @@ async def find_customer(request: Request, pages: PagesDep, db: Db, operator: May
         q=q,
         listing=listing,
         error=error,
+        paging=_paging(q, number or 1, listing),
         **page(operator, "search"),
     )
+
+
+def _page_number(raw: str) -> int | None:
+    """The 1-based page of ?page= (1 when absent); None when it is not one we serve."""
+    if not raw:
+        return 1
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or not 1 <= int(raw) <= MAX_SEARCH_PAGE:
+        return None
+    return int(raw)
+
+
+def _paging(q: str, number: int, listing: SearchListing | None) -> dict[str, Any]:
+    """The range shown (first, last: 1-based) and the links to the pages around it. The
+    search's total counts the matches it read, exactly when `exact`, else at least that
+    many; a page beyond it shows no rows."""
+    if listing is None:
+        return {}
+    first = (number - 1) * SEARCH_LIMIT + 1
+    shown = len(listing.rows)
+    more = shown == SEARCH_LIMIT and number < MAX_SEARCH_PAGE
+    more = more and (first - 1 + shown < listing.total or not listing.exact)
+    return {
+        "number": number,
+        "first": first,
+        "last": first + shown - 1,
+        "prev": f"{ROOT}?{urlencode({'q': q, 'page': number - 1})}" if number > 1 else "",
+        "next": f"{ROOT}?{urlencode({'q': q, 'page': number + 1})}" if more else "",
+    }
 
 
 # Included after every page's router: any other path under /console is a 404 page.

@@ -99,7 +99,7 @@ async def erase(
         version=core.version + 1,
     )
     await uow.customers.update_customer(org_id, core)
-    ctx = RequestContext(org_id, SYSTEM, "", config)
+    ctx = RequestContext(org_id, SYSTEM, "", config, "system")
     view = await uow.customers.view(org_id, customer_id, names)
     assert view is not None
     first = view.profiles[0] if view.profiles else None

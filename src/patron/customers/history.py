@@ -35,6 +35,7 @@ async def record_changes(
                 "account_id": c.account_id,
                 "till_id": ctx.actor.till_id,
                 "request_id": ctx.request_id,
+                "surface": ctx.surface,
                 "changed_at": now,
             }
             for c in changes

@@ -159,6 +159,7 @@ CHANGE = Table(
         ("account_id", "text"),
         ("till_id", "bigint"),
         ("request_id", "text"),
+        ("surface", "text"),
         ("changed_at", "timestamptz"),
     ),
     sequence=("change_id", "change"),

@@ -246,6 +246,8 @@ class PointsLedger(Base):
             sqlite_where=text("expires_at <= created_at"),
             postgresql_where=text("expires_at <= created_at"),
         ),
+        # The console's dashboard sums a time window's entries by kind (reports/dashboard.py).
+        Index(None, "org_id", "created_at", "kind"),
     )
 
     org_id: Mapped[int] = mapped_column(Id)
@@ -281,6 +283,8 @@ class LoyaltyBill(Base):
         Index(None, "org_id", "customer_id", "bill_number"),
         # Retro requests find a bill by its number (engagement/retro.py).
         Index(None, "org_id", "bill_number"),
+        # The console's dashboard counts a time window's purchases (reports/dashboard.py).
+        Index(None, "org_id", "created_at"),
     )
 
     org_id: Mapped[int] = mapped_column(Id)
@@ -458,6 +462,8 @@ class CustomerChange(Base):
     account_id: Mapped[str] = mapped_column(String(100))
     till_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     request_id: Mapped[str] = mapped_column(String(64))
+    # v2, user, console or system (context.py); null on rows written before it was kept.
+    surface: Mapped[str | None] = mapped_column(String(10), nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -564,6 +570,8 @@ class WebhookAttempt(Base):
     __table_args__ = (
         PrimaryKeyConstraint("org_id", "attempt_id"),
         Index(None, "org_id", "endpoint_id", "attempt_id"),
+        # The dashboard's and the webhooks page's figures over a time window.
+        Index(None, "org_id", "attempted_at"),
     )
 
     org_id: Mapped[int] = mapped_column(Id)

@@ -146,7 +146,7 @@ def _json_text(value: str | None, key: str, entity: int, record: bool) -> str:
 
 def entry_of(customer_id: int, r: Any) -> Entry:
     """One customer_change row as a history item (redacted)."""
-    change_id, kind, field_name, field_type, previous, current, till_id, request_id, changed_at = r
+    change_id, kind, field_name, field_type, previous, current, till_id, request_id, changed_at = r[:9]
     record = kind in RECORD_KINDS or field_type == USER_RECORD_FIELD_TYPE
     entity_id = customer_id
     if record:

@@ -11,7 +11,8 @@ from patron.users.records import INDEXED
 # One customer's change log, newest first: the index (org_id, customer_id, change_id).
 HISTORY = Q(
     "SELECT change_id, kind, field_name, field_type, previous_value, current_value, till_id,"
-    " request_id, changed_at FROM customer_change WHERE org_id = :org_id AND customer_id = :customer_id"
+    " request_id, changed_at, surface FROM customer_change"
+    " WHERE org_id = :org_id AND customer_id = :customer_id"
     " ORDER BY change_id DESC LIMIT :limit OFFSET :offset"
 )
 CUSTOMER = Q(

@@ -436,7 +436,7 @@ async def redeem_link(request: Request, db: Db, box: Box, attempts: AttemptsDep)
     config = await db.read(_org_config, org_id)
     if config is None:
         return _page(*_BAD_LINK, status=422)
-    ctx = RequestContext(org_id, SYSTEM, request_id(request), config)
+    ctx = RequestContext(org_id, SYSTEM, request_id(request), config, "user")
     purpose = challenges.VERIFY_EMAIL_LINK
     try:
         gate = await attempts.check(org_id, None, request.scope)
