@@ -93,6 +93,13 @@ async def test_the_page_shows_the_record_and_changes_its_status(served: Served, 
     )
     r = await org.get(f"/v2/customers/{cid}", params={"source": "ALL"})
     assert r.json()["profiles"][0]["attribution"]["modifiedBy"]["code"] == org.username.split("@")[0]
+    # The history says the console made it, by the signed-in till; the registration came
+    # through the v2 API, by the same till.
+    newest = page.get_by_test_id("history-entry").first
+    await expect(newest).to_have_attribute("data-surface", "console")
+    await expect(newest).to_contain_text("Inactive")
+    await expect(newest.get_by_test_id("history-till")).to_contain_text(org.username.split("@")[0])
+    await expect(page.locator('[data-testid="history-entry"][data-surface="v2"]').first).to_be_visible()
 
 
 async def test_goodwill_points_through_the_api_flow(served: Served, page: Page) -> None:

@@ -15,10 +15,8 @@ from patron.api.routing import LeanRoute
 from patron.api.v2.schemas import BODY, Out, errors
 from patron.api.wire import CamelModel
 from patron.api.writes import Write
-from patron.db.base import utcnow
 from patron.webhooks import service
-from patron.webhooks.client import DeliveryClient
-from patron.webhooks.delivery import post, sign
+from patron.webhooks.probe import send_test_event
 from patron.webhooks.views import AttemptView, DeadLetter, EndpointView
 
 router = APIRouter(prefix="/v2/webhooks", tags=["webhooks"], route_class=LeanRoute)
@@ -342,23 +340,19 @@ async def rotate_secret(
 )
 async def test_endpoint(endpointId: str, db: Db, ctx: Ctx, settings: AppSettings, box: Box) -> JSONResponse:
     endpoint_id = parse_int(endpointId, "endpointId")
-    target = await db.read(service.signing_target, box, ctx.org_id, endpoint_id)
-    now = utcnow()
-    message_id = service.test_message_id()
-    payload = service.test_payload(ctx.org_id, message_id, now, ctx.request_id)
-    client = DeliveryClient(allow_private=settings.webhook_allow_private)
-    try:
-        outcome = await post(
-            client,
-            target.url,
-            sign(message_id, payload, target.secrets, now),
-            timeout_seconds=settings.webhook_timeout_seconds,
-        )
-    finally:
-        client.close()
+    sent = await send_test_event(
+        db,
+        box,
+        ctx.org_id,
+        endpoint_id,
+        ctx.request_id,
+        allow_private=settings.webhook_allow_private,
+        timeout_seconds=settings.webhook_timeout_seconds,
+    )
+    outcome = sent.outcome
     return JSONResponse(
         {
-            "eventId": message_id,
+            "eventId": sent.message_id,
             "ok": outcome.ok,
             "statusCode": outcome.status_code,
             "latencyMs": outcome.latency_ms,

@@ -305,10 +305,7 @@ async def _render(
         }
         for g in (loaded.goodwill.items if loaded.goodwill else [])
     ]
-    activity: dict[str, Any] = {}
-    load_activity = getattr(customer_activity, "context_for", None)
-    if load_activity is not None:
-        activity = await load_activity(request, db, ctx, customer_id)
+    activity = await customer_activity.context_for(request, db, ctx, customer_id)
     done = request.query_params.get("done", "")
     f = forms or Forms()
     erased = view.status_label == config.deleted_label

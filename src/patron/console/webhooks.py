@@ -50,8 +50,7 @@ from patron.events.registry import EVENT_NAMES
 from patron.security.session_check import session_live
 from patron.security.sessions import Operator
 from patron.webhooks import service, stats
-from patron.webhooks.client import DeliveryClient
-from patron.webhooks.delivery import post, sign
+from patron.webhooks.probe import send_test_event
 from patron.webhooks.views import AttemptView, DeadLetter, EndpointView
 
 router = APIRouter(prefix=ROOT, include_in_schema=False)
@@ -481,24 +480,20 @@ async def test_send(
     found, _, op = got
     ctx = context(request, op)
     try:
-        target = await db.read(service.signing_target, box, op.org_id, found)
-    except PatronError as exc:
-        return await _action_refused(settings, pages, db, op, found, exc)
-    now = utcnow()
-    message_id = service.test_message_id()
-    payload = service.test_payload(op.org_id, message_id, now, ctx.request_id)
-    client = DeliveryClient(allow_private=settings.webhook_allow_private)
-    try:
-        outcome = await post(
-            client,
-            target.url,
-            sign(message_id, payload, target.secrets, now),
+        sent = await send_test_event(
+            db,
+            box,
+            op.org_id,
+            found,
+            ctx.request_id,
+            allow_private=settings.webhook_allow_private,
             timeout_seconds=settings.webhook_timeout_seconds,
         )
-    finally:
-        client.close()
+    except PatronError as exc:
+        return await _action_refused(settings, pages, db, op, found, exc)
+    outcome = sent.outcome
     test = {
-        "event_id": message_id,
+        "event_id": sent.message_id,
         "ok": outcome.ok,
         "status_code": outcome.status_code,
         "latency_ms": outcome.latency_ms,
