@@ -10,7 +10,7 @@ DEV := $(VENV)/.dev-$(call SUM,requirements-bootstrap.lock requirements-dev.lock
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run migrate test test-fast lint typecheck bench clean
+.PHONY: help install install-dev run migrate test test-fast lint typecheck bench pictures clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ typecheck: install-dev ## Type-check src/ with mypy (strict)
 bench: install-dev ## Throughput and latency on SQLite and PostgreSQL, API and webhooks (prints figures)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/events.py $(EVENTS_ARGS)
+
+pictures: install-dev ## Retake the README's console pictures (docs/images/) in headless Chromium
+	PATRON_README_PICTURES=docs/images $(BIN)/python -m pytest -q -p no:randomly tests/console/test_journey.py
 
 clean: ## Remove the virtualenv, caches and the embedded database
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage var
