@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
-from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from patron.api.deps import AppSettings, Db
@@ -31,12 +29,13 @@ from patron.console.config_problems import (
 )
 from patron.console.pages import Pages, redirect
 from patron.console.web import (
-    MAX_FORM_FIELDS,
     ROOT,
+    FormTooLarge,
     MaybeOperator,
     PagesDep,
     csrf_ok,
     page,
+    read_form,
     refused,
     sign_in_first,
     too_large,
@@ -102,30 +101,6 @@ async def config_page(request: Request, pages: PagesDep, operator: MaybeOperator
     return _render(pages, operator, text=text, done=request.query_params.get("done", ""))
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_form(request: Request, limit: int) -> dict[str, str]:
-    """The posted form, up to `limit` bytes (a field given twice keeps its first value)."""
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise _TooLarge
-    except ClientDisconnect:
-        return {}
-    try:
-        pairs = parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        form.setdefault(name, value)
-    return form
-
-
 def _holds_nul(document: Any) -> bool:
     """Whether a string or key of the document holds U+0000 (the API refuses those too)."""
     stack = [document]
@@ -169,8 +144,8 @@ async def save_config(
         return sign_in_first(request)
     # The document may be as large as the API accepts; URL-encoded, up to three times that.
     try:
-        form = await _read_form(request, 3 * settings.max_body_bytes + 4096)
-    except _TooLarge:
+        form = await read_form(request, 3 * settings.max_body_bytes + 4096)
+    except FormTooLarge:
         return too_large(pages)
     if not csrf_ok(request, form, operator):
         return refused(pages, operator)

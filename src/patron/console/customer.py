@@ -42,6 +42,8 @@ from patron.console.web import (
     htmx,
     not_found,
     page,
+    page_number,
+    path_id,
     posted,
     sign_in_first,
 )
@@ -66,7 +68,6 @@ router = APIRouter(prefix=ROOT, include_in_schema=False)
 
 LEDGER_SIZE = 20
 GOODWILL_SHOWN = 10
-MAX_PAGE = 100_000
 EMBEDS = "mlp,expirySchedules"
 NO_CUSTOMER = "There is no such customer in this org."
 MAX_REASON = 500
@@ -96,21 +97,6 @@ KINDS = {
     ledger.GROUP_POOL_IN: "Group pool",
     ledger.REVERSAL: "Reversal",
 }
-
-
-def _customer_id(raw: str) -> int | None:
-    if raw.isascii() and raw.isdigit() and len(raw) <= 19:
-        value = int(raw)
-        if 1 <= value <= INT64_MAX:
-            return value
-    return None
-
-
-def _page_number(raw: str | None) -> int:
-    """A page number from a query parameter: a positive integer, anything else is page 1."""
-    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 6:
-        return max(1, min(int(raw), MAX_PAGE))
-    return 1
 
 
 def _ledger_param(program_id: int) -> str:
@@ -282,7 +268,7 @@ async def _render(
     wanted = {}
     for key, value in request.query_params.items():
         if key.startswith("ledger_page_") and key[12:].isdigit() and len(key) < 40:
-            wanted[int(key[12:])] = _page_number(value)
+            wanted[int(key[12:])] = page_number(value)
     try:
         loaded = await db.read(_reads, ctx, customer_id, wanted)
     except NotFound as exc:
@@ -357,7 +343,7 @@ async def customer_page(
     """The customer's page."""
     if operator is None:
         return sign_in_first(request)
-    cid = _customer_id(customer_id)
+    cid = path_id(customer_id)
     if cid is None:
         return not_found(pages, operator, NO_CUSTOMER)
     return await _render(request, pages, db, operator, cid)
@@ -370,11 +356,11 @@ async def ledger_section(
     """One program's ledger alone (htmx), or the customer's page at that ledger page."""
     if operator is None:
         return sign_in_first(request)
-    cid = _customer_id(customer_id)
-    pid = _customer_id(program_id)
+    cid = path_id(customer_id)
+    pid = path_id(program_id)
     if cid is None or pid is None:
         return not_found(pages, operator, NO_CUSTOMER)
-    n = _page_number(request.query_params.get("page"))
+    n = page_number(request.query_params.get("page"))
     if not htmx(request):
         return redirect(f"{ROOT}/customers/{cid}?{_ledger_param(pid)}={n}#ledger-{pid}")
     ctx = context(request, operator)
@@ -452,7 +438,7 @@ async def change_status(
     if isinstance(form, Response):
         return form
     assert operator is not None
-    cid = _customer_id(customer_id)
+    cid = path_id(customer_id)
     if cid is None:
         return not_found(pages, operator, NO_CUSTOMER)
     label = form.get("label", "").strip()
@@ -483,7 +469,7 @@ async def erase(
     if isinstance(form, Response):
         return form
     assert operator is not None
-    cid = _customer_id(customer_id)
+    cid = path_id(customer_id)
     if cid is None:
         return not_found(pages, operator, NO_CUSTOMER)
     confirm = form.get("confirm", "").strip()
@@ -524,7 +510,7 @@ async def give_goodwill(
     if isinstance(form, Response):
         return form
     assert operator is not None
-    cid = _customer_id(customer_id)
+    cid = path_id(customer_id)
     if cid is None:
         return not_found(pages, operator, NO_CUSTOMER)
     config = operator.config
@@ -576,8 +562,8 @@ async def decide_goodwill(
     if isinstance(form, Response):
         return form
     assert operator is not None
-    cid = _customer_id(customer_id)
-    rid = _customer_id(request_id)
+    cid = path_id(customer_id)
+    rid = path_id(request_id)
     if cid is None or rid is None:
         return not_found(pages, operator, NO_CUSTOMER)
     decision = form.get("decision", "")

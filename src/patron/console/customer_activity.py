@@ -26,10 +26,20 @@ from starlette.responses import Response
 
 from patron.api.deps import Db
 from patron.console.pages import redirect
-from patron.console.web import ROOT, MaybeOperator, PagesDep, context, htmx, not_found, page, sign_in_first
+from patron.console.web import (
+    ROOT,
+    MaybeOperator,
+    PagesDep,
+    context,
+    htmx,
+    not_found,
+    page,
+    page_number,
+    path_id,
+    sign_in_first,
+)
 from patron.context import RequestContext
 from patron.customers import activity
-from patron.customers.commands import INT64_MAX
 from patron.db.engine import Database
 from patron.engagement import coupons as cp
 from patron.engagement import referrals as refs
@@ -47,7 +57,6 @@ T = TypeVar("T")
 HISTORY_SIZE = 20
 EVENTS_SIZE = 20
 COUPONS_SHOWN = 50
-MAX_PAGE = 100_000
 NO_CUSTOMER = "There is no such customer in this org."
 
 # The user records shown, in this order, with their headings; security, two-factor and
@@ -72,13 +81,6 @@ _FINANCE = ("identification", "credit_card", "bank_account")
 _HIDDEN_KEYS = ("token", "secret", "password", "hash", "answer", "code_hash", "content", "seed")
 _STATUS = {0: "inactive", 1: "active", 2: "deleted"}
 _VERIFIED = {0: "not verified", 1: "verified"}
-
-
-def page_number(raw: str | None) -> int:
-    """A page number from a query parameter: a positive integer, anything else is page 1."""
-    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 6:
-        return max(1, min(int(raw), MAX_PAGE))
-    return 1
 
 
 async def _section(run: Callable[[], Awaitable[T]]) -> tuple[T | None, str]:
@@ -270,14 +272,6 @@ async def context_for(
     return ctx_data
 
 
-def _customer_id(raw: str) -> int | None:
-    if raw.isascii() and raw.isdigit() and len(raw) <= 19:
-        value = int(raw)
-        if 1 <= value <= INT64_MAX:
-            return value
-    return None
-
-
 @router.get("/customers/{customer_id}/activity")
 async def activity_page(
     request: Request, customer_id: str, pages: PagesDep, db: Db, operator: MaybeOperator
@@ -285,7 +279,7 @@ async def activity_page(
     """The activity of one customer as a page of its own."""
     if operator is None:
         return sign_in_first(request)
-    cid = _customer_id(customer_id)
+    cid = path_id(customer_id)
     if cid is None:
         return not_found(pages, operator, NO_CUSTOMER)
     ctx = context(request, operator)
@@ -301,7 +295,7 @@ async def _section_route(
 ) -> Response:
     if operator is None:
         return sign_in_first(request)
-    cid = _customer_id(customer_id)
+    cid = path_id(customer_id)
     if cid is None:
         return not_found(pages, operator, NO_CUSTOMER)
     n = page_number(request.query_params.get("page"))

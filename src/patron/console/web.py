@@ -26,6 +26,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from patron.api.http import request_id
@@ -87,17 +88,43 @@ def page(operator: Operator | None, nav: str) -> dict[str, Any]:
     return {"operator": operator, "csrf": operator.csrf if operator else "", "nav": nav}
 
 
+MAX_PAGE = 100_000
+_INT64_MAX = 2**63 - 1
+
+
+def path_id(raw: str) -> int | None:
+    """An id in a console path: ASCII digits naming a positive 64-bit integer, else None
+    (the page answers 404: such an id names nothing)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 19:
+        value = int(raw)
+        if 1 <= value <= _INT64_MAX:
+            return value
+    return None
+
+
+def page_number(raw: str | None) -> int:
+    """A page number from a query parameter: a positive integer (at most MAX_PAGE), anything
+    else is page 1."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 6:
+        return max(1, min(int(raw), MAX_PAGE))
+    return 1
+
+
 class FormTooLarge(Exception):
     pass
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """A URL-encoded form, read up to MAX_FORM_BYTES; a field given twice keeps its first value."""
+async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
+    """A URL-encoded form, read up to `limit` bytes (FormTooLarge past it); a field given twice
+    keeps its first value; a client gone before the end sent an empty form."""
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            raise FormTooLarge
+    try:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > limit:
+                raise FormTooLarge
+    except ClientDisconnect:
+        return {}
     try:
         pairs = parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except (UnicodeDecodeError, ValueError):

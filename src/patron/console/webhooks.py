@@ -38,6 +38,7 @@ from patron.console.web import (
     context,
     not_found,
     page,
+    path_id,
     posted,
     sign_in_first,
 )
@@ -59,7 +60,6 @@ LOG_PAGE = 25  # delivery log rows per page
 DEAD_LIMIT = 100  # dead letters listed (the API's default)
 POLL_SECONDS = 1.0  # the live tail looks at the outbox this often
 HEARTBEAT_SECONDS = 15.0  # and sends a comment (and checks the session) this often
-_ID = re.compile(r"[1-9][0-9]{0,17}")
 _LOCAL_MINUTE = "%Y-%m-%dT%H:%M"
 
 # Confirmations after a change, chosen here (the query only names one, with a count).
@@ -87,10 +87,6 @@ def ms(value: int | None) -> str:
 
 
 HELPERS = {"when": when, "percent": percent, "ms": ms, "event_names": EVENT_NAMES}
-
-
-def _endpoint_id(raw: str) -> int | None:
-    return int(raw) if _ID.fullmatch(raw) else None
 
 
 def _count(raw: str | None) -> int:
@@ -342,11 +338,11 @@ async def endpoint(
     """An endpoint: its numbers, dead letters, delivery log (paged), and its actions."""
     if operator is None:
         return sign_in_first(request)
-    found = _endpoint_id(endpoint_id)
+    found = path_id(endpoint_id)
     if found is None:
         return not_found(pages, operator)
     q = request.query_params
-    before = _endpoint_id(q.get("before", ""))
+    before = path_id(q.get("before", ""))
     key = q.get("done", "")
     done = DONE[key].format(n=_count(q.get("n"))) if key in DONE else ""
     return await _endpoint_page(settings, pages, db, operator, found, before=before, done=done)
@@ -359,7 +355,7 @@ async def _posted_endpoint(
     if isinstance(form, Response):
         return form
     assert operator is not None
-    found = _endpoint_id(endpoint_id)
+    found = path_id(endpoint_id)
     if found is None:
         return not_found(pages, operator)
     return found, form, operator
