@@ -22,6 +22,7 @@ from patron.main import create_app
 from patron.orgs import service as orgs
 from patron.orgs.config import OrgConfig
 from tests import pg
+from tests.citus import SingleShardGuard, arguments_checked
 from tests.orgscope import OrgScopeGuard
 
 ENGINES = ["sqlite", "postgresql"]
@@ -72,6 +73,15 @@ def unscoped_queries() -> list[str]:
     return []
 
 
+@pytest.fixture(scope="session")
+def multi_shard_queries() -> Iterator[list[str]]:
+    """Statements that would not route to one Citus shard (tests/citus.py): the observer
+    judges their text, `arguments_checked` the org values of each run."""
+    found: list[str] = []
+    with arguments_checked(found):
+        yield found
+
+
 @dataclass
 class Harness:
     engine: str
@@ -81,7 +91,9 @@ class Harness:
 
 
 @pytest.fixture(scope="session", params=ENGINES)
-async def harness(request: pytest.FixtureRequest, unscoped_queries: list[str]) -> AsyncIterator[Harness]:
+async def harness(
+    request: pytest.FixtureRequest, unscoped_queries: list[str], multi_shard_queries: list[str]
+) -> AsyncIterator[Harness]:
     engine = request.param
     tmp = Path(tempfile.mkdtemp(prefix="patron-test-"))
     if engine == "sqlite":
@@ -108,18 +120,22 @@ async def harness(request: pytest.FixtureRequest, unscoped_queries: list[str]) -
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         app.state.db.observers.append(OrgScopeGuard(unscoped_queries))
+        app.state.db.observers.append(SingleShardGuard(multi_shard_queries))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://patron.test") as http:
             yield Harness(engine, app, http, settings)
 
 
 @pytest.fixture(autouse=True)
-def _every_query_is_org_scoped(unscoped_queries: list[str]) -> Iterator[None]:
+def _every_query_is_org_scoped(unscoped_queries: list[str], multi_shard_queries: list[str]) -> Iterator[None]:
     """Every statement the app ran passed the org-scope guard (tests/orgscope.py): scoped
-    to an org, and parsed. What the in-process worker ran between two tests counts too."""
+    to an org, and parsed; and routes to one Citus shard (tests/citus.py). What the
+    in-process worker ran between two tests counts too."""
     yield
     found, unscoped_queries[:] = list(dict.fromkeys(unscoped_queries)), []
     assert not found, f"{len(found)} statement(s) without an org scope:\n  " + "\n  ".join(found[:5])
+    found, multi_shard_queries[:] = list(dict.fromkeys(multi_shard_queries)), []
+    assert not found, f"{len(found)} statement(s) not on one shard:\n  " + "\n  ".join(found[:5])
 
 
 _names = itertools.count(1)

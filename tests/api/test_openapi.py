@@ -97,7 +97,7 @@ async def test_every_operation_but_health_requires_http_basic(client: OrgClient)
     document = await _document(client.harness)
     assert document["components"]["securitySchemes"] == {"HTTPBasic": {"type": "http", "scheme": "basic"}}
     for method, path, operation in _operations(document):
-        expected = None if path == "/health" else [{"HTTPBasic": []}]
+        expected = None if path in ("/health", "/ready") else [{"HTTPBasic": []}]
         assert operation.get("security") == expected, f"{method} {path}"
     assert "/docs" not in document["paths"] and "/openapi.json" not in document["paths"]
 
@@ -134,7 +134,7 @@ async def test_every_answer_declares_an_object_schema(client: OrgClient) -> None
         statuses = set(operation["responses"])
         assert any(s.startswith("2") for s in statuses), f"{method} {path}"
         assert {"500"} <= statuses
-        if path != "/health":
+        if path not in ("/health", "/ready"):
             assert {"401", "429"} <= statuses, f"{method} {path}"
         if f"{method} {path}" in MULTIPART:
             assert {"400", "408", "413"} <= statuses, f"{method} {path}"

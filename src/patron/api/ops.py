@@ -1,4 +1,5 @@
-"""The app's own routes: the health check, and the API documentation served offline.
+"""The app's own routes: the health and readiness checks, and the API documentation served
+offline.
 
 Swagger UI's files come from an installed package (swagger-ui-bundle-v2), mounted under
 `/docs/assets`, so /docs needs no CDN. ReDoc is not served.
@@ -6,7 +7,7 @@ Swagger UI's files come from an installed package (swagger-ui-bundle-v2), mounte
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -15,10 +16,11 @@ from pydantic import BaseModel
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from patron import readiness
 from patron.api.deps import Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
-from patron.api.v2.schemas import errors
+from patron.api.v2.schemas import ErrorEnvelope, errors
 from patron.db.uow import UnitOfWork
 
 DOCS = "/docs"
@@ -41,8 +43,40 @@ async def _ping(uow: UnitOfWork) -> None:
     await uow.orgs.ping()
 
 
+class Ready(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, Literal["ok"]]
+
+
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorEnvelope,
+        "description": "Not ready: one error per failing check (database, migrations, worker), "
+        "its message starting with the check's name.",
+    }
+}
+
+
+@router.get(
+    "/ready",
+    summary="Readiness check",
+    response_model=Ready,
+    responses={**errors(authenticated=False), **_NOT_READY},
+)
+async def ready(db: Db) -> JSONResponse:
+    found = await readiness.check(db)
+    if found.ready:
+        return JSONResponse({"status": "ready", "checks": dict.fromkeys(readiness.CHECKS, "ok")})
+    failing = [
+        {"status": False, "code": 503, "message": f"{name}: {reason}"}
+        for name, reason in found.failures.items()
+    ]
+    return JSONResponse({"warnings": [], "errors": failing}, status_code=503)
+
+
 def install(app: FastAPI) -> None:
-    """The health route, and /docs with its assets (the app is made with docs_url=None)."""
+    """The health and readiness routes, and /docs with its assets (the app is made with docs_url=None)."""
+    readiness.code_head()  # read the migration scripts now, not on the first /ready
     app.include_router(router)
     app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
 

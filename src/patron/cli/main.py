@@ -213,7 +213,7 @@ def config_set(
     typer.echo("configuration replaced (running servers apply it on their next request)")
 
 
-from patron.cli import demo, loyalty, webhooks  # noqa: E402  (the command groups of their own modules)
+from patron.cli import backup, demo, loyalty, webhooks  # noqa: E402  (the command groups of their own modules)
 
 app.add_typer(demo.app, name="demo")
 app.add_typer(loyalty.app, name="loyalty")
@@ -222,3 +222,5 @@ app.add_typer(webhooks.events_app, name="events")
 app.command("worker", help="Deliver webhooks until SIGTERM (several on PostgreSQL share the work).")(
     webhooks.run_worker
 )
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)

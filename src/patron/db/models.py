@@ -1036,3 +1036,17 @@ class AccessRuleUse(Base):
     customer_id: Mapped[int] = mapped_column(Id)
     period_end: Mapped[datetime] = mapped_column(UtcDateTime)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class WorkerHeartbeat(Base):
+    """A running delivery worker, seen alive at `beat_at` (webhooks/heartbeat.py; `/ready`).
+
+    The one table without org_id: a heartbeat belongs to the installation, not to an org.
+    On Citus it is a reference table (docs/operations.md), marked so in its `info`."""
+
+    __tablename__ = "worker_heartbeat"
+    __table_args__ = (PrimaryKeyConstraint("worker_id"), {"info": {"citus": "reference"}})
+
+    worker_id: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -33,6 +33,7 @@ from patron.messages.sender import Sender, sender_from
 from patron.scheduler import run_due
 from patron.security import attempts, ratelimit
 from patron.users import access_rules
+from patron.webhooks import heartbeat
 from patron.webhooks.client import DeliveryClient
 from patron.webhooks.delivery import Outcome, post, sign
 from patron.webhooks.repository import (
@@ -107,6 +108,7 @@ class DeliveryWorker:
         erasures = asyncio.create_task(self._erase_when_due(stop))
         schedule = asyncio.create_task(self._run_schedule(stop))
         messages = asyncio.create_task(self._send_messages(stop))
+        beats = asyncio.create_task(heartbeat.run(self.db, self.owner, stop))  # for /ready
         try:
             while not stop.is_set():
                 try:
@@ -123,6 +125,7 @@ class DeliveryWorker:
             await erasures
             await schedule
             await messages
+            await beats
             self._client.close()
 
     async def _erase_when_due(self, stop: asyncio.Event) -> None:
