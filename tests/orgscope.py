@@ -76,6 +76,12 @@ CROSS_ORG: dict[str, str] = {
     " FROM message_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?": (
         "messages/outbox.py: the worker's pass over the messages due in every org (each then per org)"
     ),
+    "SELECT org_id, (SELECT min(d.created_at) FROM webhook_delivery d WHERE d.org_id = org.org_id"
+    " AND d.status = 'pending'), (SELECT count(*) FROM webhook_delivery d WHERE d.org_id = org.org_id"
+    " AND d.status = 'dead') FROM org": (
+        "metrics.py: a /metrics scrape's outbox lag and dead deliveries over every org (per org a"
+        " range of the (org_id, status, next_attempt_at) index)"
+    ),
 }
 
 _DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres"}

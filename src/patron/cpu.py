@@ -24,9 +24,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _pool: ThreadPoolExecutor | None = None
+_submitted = 0  # calls given to the pool and not finished (read by `queued`, for metrics.py)
 
 
 NICE = 10
+THREADS = max(1, os.cpu_count() or 1)
 
 
 def _lower_priority() -> None:
@@ -39,7 +41,7 @@ def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(
-            max_workers=max(1, os.cpu_count() or 1),
+            max_workers=THREADS,
             thread_name_prefix="patron-cpu",
             initializer=_lower_priority,
         )
@@ -47,5 +49,15 @@ def _executor() -> ThreadPoolExecutor:
 
 
 async def run_cpu(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    global _submitted
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor(), lambda: fn(*args, **kwargs))
+    _submitted += 1
+    try:
+        return await loop.run_in_executor(_executor(), lambda: fn(*args, **kwargs))
+    finally:
+        _submitted -= 1
+
+
+def queued() -> int:
+    """Calls waiting for a thread of the pool (those beyond its threads)."""
+    return max(0, _submitted - (THREADS if _pool is not None else 0))

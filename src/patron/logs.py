@@ -13,7 +13,8 @@ its own. Two roads lead to the same line:
   the dictConfig uvicorn applies in each of its processes (`patron run`).
 
 Nothing logs a secret (keys, passwords, signing secrets) or a full identifier value: the
-access log has the path without its query string, and messages carry ids, never values.
+access log has the route's path template, never the raw path or its query string (api/edge.py),
+and messages carry ids, never values.
 Tracebacks hold no local variables.
 """
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from patron import __version__
+from patron import __version__, metrics
 from patron.api import ops, orgs, surfaces, webhooks
 from patron.api.edge import EdgeMiddleware
 from patron.api.http import JSONResponse
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         stop = asyncio.Event()
+        sampler = asyncio.create_task(metrics.sample_forever(db, stop))
         worker = None
         if settings.worker_enabled:
             worker = asyncio.create_task(DeliveryWorker(db, settings, app.state.box).run(stop))
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             stop.set()
+            await sampler
             if worker is not None:
                 await worker
             await db.dispose()

@@ -58,6 +58,8 @@ MULTIPART = {"POST /v2/customers/{userId}/setImage"}
 BINARY = {"GET /v2/customers/{userId}/images/{fileHandle}"}
 # A user document's attachment bytes: an image or a PDF (api/user/documents.py).
 FILES = {"GET /user/document/{user_id}/attachment/{file_id}": {"application/pdf"}}
+# Prometheus's text format (api/ops.py).
+TEXT = {"GET /metrics"}
 
 
 async def _document(harness: Harness) -> dict[str, Any]:
@@ -97,7 +99,7 @@ async def test_every_operation_but_health_requires_http_basic(client: OrgClient)
     document = await _document(client.harness)
     assert document["components"]["securitySchemes"] == {"HTTPBasic": {"type": "http", "scheme": "basic"}}
     for method, path, operation in _operations(document):
-        expected = None if path in ("/health", "/ready") else [{"HTTPBasic": []}]
+        expected = None if path in ("/health", "/ready", "/metrics") else [{"HTTPBasic": []}]
         assert operation.get("security") == expected, f"{method} {path}"
     assert "/docs" not in document["paths"] and "/openapi.json" not in document["paths"]
 
@@ -134,7 +136,7 @@ async def test_every_answer_declares_an_object_schema(client: OrgClient) -> None
         statuses = set(operation["responses"])
         assert any(s.startswith("2") for s in statuses), f"{method} {path}"
         assert {"500"} <= statuses
-        if path not in ("/health", "/ready"):
+        if path not in ("/health", "/ready", "/metrics"):
             assert {"401", "429"} <= statuses, f"{method} {path}"
         if f"{method} {path}" in MULTIPART:
             assert {"400", "408", "413"} <= statuses, f"{method} {path}"
@@ -146,6 +148,9 @@ async def test_every_answer_declares_an_object_schema(client: OrgClient) -> None
             kind = "array" if f"{method} {path}" in ARRAYS else "object"
             assert set(body) == {"$ref"} and _resolve(document, body["$ref"])["type"] == kind
         for status, answer in operation["responses"].items():
+            if f"{method} {path}" in TEXT and status == "200":
+                assert set(answer["content"]) == {"text/plain"}, f"{method} {path} {status}"
+                continue
             if (f"{method} {path}" in BINARY or f"{method} {path}" in FILES) and status in ("200", "304"):
                 images = {"image/jpeg", "image/png", "image/webp"} if status == "200" else set()
                 if status == "200":

@@ -114,7 +114,7 @@ def test_run_serves_health_and_the_api_on_the_configured_port(env: dict[str, str
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    logged = {(x["method"], x["path"], x["status"]) for x in lines if x.get("event") == "request"}
+    logged = {(x["method"], x["route"], x["status"]) for x in lines if x.get("event") == "request"}
     assert ("GET", "/v2/customers/lookup", 200) in logged
     # Identifiers travel in query strings; the log never carries them, nor the password.
     assert number not in log.read_text() and creds["password"] not in log.read_text()

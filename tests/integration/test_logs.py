@@ -108,6 +108,8 @@ def test_migrate_and_run_write_only_json_lines(tmp_path: Path) -> None:
     assert any(e["event"].startswith("Uvicorn running on") for e in lines)
     assert any(e["logger"] == "uvicorn.error" and e["level"] == "warning" for e in lines), text
     requests = [e for e in lines if e["logger"] == "patron.access" and e["event"] == "request"]
-    assert ("GET", "/v2/customers/lookup", 404) in {(e["method"], e["path"], e["status"]) for e in requests}
+    assert ("GET", "/v2/customers/lookup", creds["orgId"], 404) in {
+        (e["method"], e["route"], e["org"], e["status"]) for e in requests
+    }
     # Neither the identifier value (it travelled in the query string) nor the key is logged.
     assert secret_value not in text and creds["password"] not in text

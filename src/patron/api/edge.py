@@ -1,8 +1,12 @@
 """The one middleware every HTTP request passes: what the edge owes each request and response.
 
 - A request id: the client's `X-Request-Id` when it is sane, else a new one; echoed back.
-- One access-log line: method, path without the query string (lookups carry identifiers
-  there), status, duration and request id. Never a header or a body.
+- One access-log line: method, route, org, status, duration (`ms`) and request id. The route
+  is the matched route's path template (`/v2/customers/{customerId}`), never the raw path:
+  paths and query strings carry identifier values (user ids that are emails, lookups). A
+  request no route matched logs route "-" and no path at all. The org is the authenticated
+  org's id (set in `scope["state"]` by whoever authenticated the request), else null.
+  Never a header, a query string or a body.
 - Response headers: `X-Content-Type-Options: nosniff` on every response and `Cache-Control:
   no-store` on every JSON response (they carry personal data; no cache may keep them).
 - A deadline for the request body: a client that has not sent its whole body within
@@ -14,6 +18,8 @@
 - For a write carrying `Idempotency-Key`: the key and a hash of the body as the route reads
   it, for the write path (api/writes.py).
 - With `count_statements`, `X-Patron-Statements: N` (the benchmark's statements per request).
+- The request's metrics: one observation of the latency histogram by route template, method
+  and status class (metrics.py).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from patron import metrics
 from patron.api.surfaces import INTERNAL, error_bytes
 from patron.api.writes import IdempotencyDraft
 from patron.db.engine import statement_counter
@@ -60,6 +67,7 @@ class EdgeMiddleware:
         self.access_log = access_log
         self.count_statements = count_statements
         self.body_timeout = body_timeout
+        self.metrics = metrics.get()  # one histogram observation per request (metrics.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,8 +131,12 @@ class EdgeMiddleware:
         try:
             await self.app(scope, receive_by_deadline, send_with_headers)
         except Exception:
+            route = scope.get("route")
             log.exception(
-                "unhandled error", method=scope["method"], path=scope["path"], request_id=request_id
+                "unhandled error",
+                method=scope["method"],
+                route=getattr(route, "path", "-"),
+                request_id=request_id,
             )
             if not response_started:
                 body = error_bytes(scope, 500, 500, INTERNAL)
@@ -140,11 +152,14 @@ class EdgeMiddleware:
                 )
                 await send({"type": "http.response.body", "body": body})
         finally:
+            self.metrics.observe_request(scope, status, time.perf_counter() - started)
             if self.access_log:
+                route = scope.get("route")  # set by the router on a match
                 access.info(
                     "request",
                     method=scope["method"],
-                    path=scope["path"],
+                    route=getattr(route, "path", "-"),
+                    org=state.get("org_id"),
                     status=status,
                     ms=round((time.perf_counter() - started) * 1000, 2),
                     request_id=request_id,

@@ -116,6 +116,7 @@ async def authenticated(
     # configured, the client their X-Forwarded-For names (security/throttle.py).
     client = authenticator.addresses.of_scope(request.scope)
     principal = await authenticator.authenticate(username, password, client)
+    request.scope.setdefault("state", {})["org_id"] = principal.org_id  # for the access log (api/edge.py)
     surface = "user" if request.scope["path"][:6].lower() == "/user/" else "v2"
     return RequestContext(principal.org_id, principal.actor, request_id(request), principal.config, surface)
 

@@ -1,5 +1,5 @@
-"""The app's own routes: the health and readiness checks, and the API documentation served
-offline.
+"""The app's own routes: the health and readiness checks, the Prometheus metrics, and the
+API documentation served offline.
 
 Swagger UI's files come from an installed package (swagger-ui-bundle-v2), mounted under
 `/docs/assets`, so /docs needs no CDN. ReDoc is not served.
@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from patron import readiness
+from patron import metrics, readiness
 from patron.api.deps import Db
 from patron.api.http import JSONResponse
 from patron.api.routing import LeanRoute
@@ -72,6 +72,26 @@ async def ready(db: Db) -> JSONResponse:
         for name, reason in found.failures.items()
     ]
     return JSONResponse({"warnings": [], "errors": failing}, status_code=503)
+
+
+_METRICS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The metrics in Prometheus's text format (docs/operations.md, Metrics).",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={**errors(authenticated=False), **_METRICS},
+)
+async def prometheus_metrics(db: Db) -> Response:
+    """Unauthenticated, as Prometheus scrapes: counts, latencies and queue depths by route
+    template, endpoint id and org id; no personal data."""
+    return Response(await metrics.render(db), media_type=metrics.CONTENT_TYPE)
 
 
 def install(app: FastAPI) -> None:

@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
+from patron import metrics
 from patron.cli.database import run_with_database
 from patron.config import Settings
 from patron.db.engine import Database
@@ -33,6 +35,9 @@ app.add_typer(org_app, name="org")
 app.add_typer(till_app, name="till")
 app.add_typer(config_app, name="config")
 
+# Seconds a stopping API process gives its requests in flight before it cancels them; the
+# delivery worker stops alongside within its own bound (webhooks/worker.py), inside 30 s.
+SHUTDOWN_SECONDS = 25
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
@@ -88,36 +93,91 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Migrate the database, then serve the API and deliver webhooks in a process of its own."""
+    """Migrate the database, then serve the API and deliver webhooks in a process of its own.
+
+    SIGTERM stops it gracefully: the delivery worker is told at once and finishes the
+    deliveries it has in flight; the API stops accepting connections, finishes the requests
+    in flight (at most `SHUTDOWN_SECONDS`), commits and closes; then this process waits for
+    the worker and exits 0.
+    """
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     settings = Settings()
     upgrade(settings.database_url)
     typer.echo(describe(settings))
+    # Until uvicorn takes SIGTERM over, and when it raises it again after its graceful stop,
+    # SIGTERM ends the serving below by this exception, so the worker is still waited for
+    # and the exit status is 0.
+    signal.signal(signal.SIGTERM, _stopped)
+    # Every process started here (the API processes, the delivery worker) records its metrics
+    # in one directory, which /metrics adds up (metrics.py).
+    metrics.prepare_directory(os.environ)
     worker = _start_delivery_worker() if settings.worker_enabled else None
     # The API processes serve; delivery has its own process (above).
     os.environ["PATRON_WORKER_ENABLED"] = "false"
+
+    def stop_worker() -> None:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            stop_worker()  # both stop at once, so the whole stop fits the budget
+            super().handle_exit(sig, frame)
+
+    class Supervisor(Multiprocess):
+        def handle_term(self) -> None:
+            stop_worker()
+            super().handle_term()
+
+        def handle_int(self) -> None:
+            stop_worker()
+            super().handle_int()
+
+    config = uvicorn.Config(
+        "patron.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.api_processes,
+        access_log=False,
+        server_header=False,
+        log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(settings.log_level),
+        loop="uvloop",
+        http="patron.api.server:PatronHttpProtocol",  # httptools, with bounds
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+    )
     try:
-        uvicorn.run(
-            "patron.main:create_app",
-            factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
-            workers=workers or settings.api_processes,
-            access_log=False,
-            server_header=False,
-            log_level=settings.log_level.lower(),
-            log_config=uvicorn_log_config(settings.log_level),
-            loop="uvloop",
-            http="patron.api.server:PatronHttpProtocol",  # httptools, with bounds
-        )
+        if config.workers > 1:
+            Supervisor(config, sockets=[config.bind_socket()]).run()
+        else:
+            config.load_app()
+            server = Server(config)
+            server.run()
+            if not server.started:
+                raise typer.Exit(3)  # uvicorn's status for a failed startup (a port in use ...)
+    except (KeyboardInterrupt, _Stopped):
+        pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut this short
         if worker is not None:
-            worker.terminate()
+            stop_worker()
             try:
-                worker.wait(timeout=15)
+                worker.wait(timeout=SHUTDOWN_SECONDS)
             except subprocess.TimeoutExpired:
+                # Its leases lapse and another worker (or this one, restarted) sends them.
                 worker.kill()
+                worker.wait()
+
+
+class _Stopped(Exception):
+    """SIGTERM reached `patron run` outside uvicorn's own handling of it."""
+
+
+def _stopped(sig: int, frame: FrameType | None) -> None:
+    raise _Stopped
 
 
 def _start_delivery_worker() -> subprocess.Popen[bytes]:
@@ -169,6 +229,56 @@ def till_create(
         return await db.write(orgs.create_till, keys, org_id=org, code=code, name=name, role=role)
 
     _print_credentials(_run_db(settings, work), as_json)
+
+
+OrgOption = Annotated[int, typer.Option("--org", help="Org id.")]
+UsernameOption = Annotated[
+    str, typer.Option("--username", help="The till's username (code@orgId) or its code.")
+]
+
+
+@till_app.command("revoke")
+def till_revoke(org: OrgOption, username: UsernameOption, as_json: JsonFlag = False) -> None:
+    """Deactivate a till: its next request is refused by every API process, and its console
+    sessions end."""
+
+    async def work(db: Database) -> orgs.TillChange:
+        return await db.write(orgs.revoke_till, org, username)
+
+    _print_till_change(_run_db(Settings(), work), as_json)
+
+
+@till_app.command("role")
+def till_role(
+    org: OrgOption,
+    username: UsernameOption,
+    role: Annotated[str, typer.Option(help="till (the API only) or operator (the API and the console).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a till's role; it holds from the till's next request in every process."""
+    if role not in orgs.ROLES:
+        _fail(f"--role is one of {', '.join(orgs.ROLES)}")
+
+    async def work(db: Database) -> orgs.TillChange:
+        return await db.write(orgs.set_till_role, org, username, role)
+
+    _print_till_change(_run_db(Settings(), work), as_json)
+
+
+def _print_till_change(change: orgs.TillChange, as_json: bool) -> None:
+    if as_json:
+        summary = {
+            "orgId": change.org_id,
+            "username": change.username,
+            "active": change.is_active,
+            "role": change.role,
+            "changed": change.changed,
+        }
+        typer.echo(json.dumps(summary))
+        return
+    state = "active" if change.is_active else "revoked"
+    note = "" if change.changed else " (unchanged)"
+    typer.echo(f"till {change.username}: {state}, role {change.role}{note}")
 
 
 def _print_credentials(creds: orgs.TillCredentials, as_json: bool) -> None:

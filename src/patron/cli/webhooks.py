@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvloop
 
+from patron import metrics
 from patron.cli.database import run_with_database
 from patron.config import Settings
 from patron.db.engine import Database, create_database
@@ -202,7 +203,9 @@ def run_worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         try:
             await db.start()
+            sampler = asyncio.create_task(metrics.sample_forever(db, stop))  # /metrics of `patron run`
             await DeliveryWorker(db, settings, load_box(settings)).run(stop)
+            await sampler
         finally:
             await db.dispose()
 

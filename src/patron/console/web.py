@@ -80,6 +80,7 @@ def sign_in_first(request: Request) -> Response:
 def context(request: Request, operator: Operator) -> RequestContext:
     """The service layer's context for a console request: the signed-in till is the actor,
     so every change made here is attributed to it, as the API attributes its own."""
+    request.scope.setdefault("state", {})["org_id"] = operator.org_id  # for the access log (api/edge.py)
     return RequestContext(operator.org_id, operator.actor, request_id(request), operator.config, "console")
 
 

@@ -85,6 +85,10 @@ class Database:
     async def dispose(self) -> None:
         raise NotImplementedError
 
+    def load(self) -> tuple[int, int, int]:
+        """Connections in use, connections open, writes queued (metrics.py samples it)."""
+        return 0, 0, 0
+
     def _after_commit(self, uow: UnitOfWork) -> None:
         if uow.wrote_events:
             self.outbox_signal.set()
@@ -176,6 +180,9 @@ class SqliteDatabase(Database):
         self._wake: asyncio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
+
+    def load(self) -> tuple[int, int, int]:
+        return 0, 0, len(self._queue)
 
     # Reads -------------------------------------------------------------------------------
 
@@ -350,6 +357,12 @@ class PostgresDatabase(Database):
         if self._pool is None:
             raise RuntimeError("the database is not started (await db.start())")
         return self._pool
+
+    def load(self) -> tuple[int, int, int]:
+        if self._pool is None:
+            return 0, 0, 0
+        size = self._pool.get_size()
+        return size - self._pool.get_idle_size(), size, 0
 
     async def read(self, fn: UseCase[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.pool.acquire() as conn:

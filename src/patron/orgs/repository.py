@@ -97,6 +97,8 @@ _INSERT_TILL = Q(
 )
 _PING = Q("SELECT 1")
 _SET_DIGEST = Q("UPDATE till SET password_hash = :digest WHERE org_id = :org_id AND till_id = :till_id")
+_SET_ACTIVE = Q("UPDATE till SET is_active = :active WHERE org_id = :org_id AND till_id = :till_id")
+_SET_ROLE = Q("UPDATE till SET role = :role WHERE org_id = :org_id AND till_id = :till_id")
 
 
 def _till(r: Row) -> TillRow:
@@ -167,3 +169,9 @@ class OrgRepository:
 
     async def set_key_digest(self, org_id: int, till_id: int, digest: str) -> None:
         await self.tx.run(_SET_DIGEST, org_id=org_id, till_id=till_id, digest=digest)
+
+    async def set_till_active(self, org_id: int, till_id: int, active: bool) -> None:
+        await self.tx.run(_SET_ACTIVE, org_id=org_id, till_id=till_id, active=active)
+
+    async def set_till_role(self, org_id: int, till_id: int, role: str) -> None:
+        await self.tx.run(_SET_ROLE, org_id=org_id, till_id=till_id, role=role)

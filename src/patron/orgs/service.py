@@ -146,3 +146,57 @@ async def replace_config(uow: UnitOfWork, org_id: int, config: OrgConfig) -> Org
     if not await uow.orgs.set_config(org_id, config.to_document(), utcnow()):
         raise NotFound(404, f"Org {org_id} does not exist.")
     return config
+
+
+@dataclass(frozen=True, slots=True)
+class TillChange:
+    """A till after `revoke_till` or `set_till_role`, and whether anything changed."""
+
+    org_id: int
+    till_id: int
+    username: str
+    is_active: bool
+    role: str
+    changed: bool
+
+
+async def _named_till(uow: UnitOfWork, org_id: int, username: str) -> TillRow:
+    """The till of `username` in org `org_id`: its code, or `code@orgId` of that same org."""
+    code = username
+    if "@" in username:
+        parsed = parse_username(username)
+        if parsed is None or parsed[0] != org_id:
+            raise InvalidInput(400, f"{username} is not a username of org {org_id}.")
+        code = parsed[1]
+    if await uow.orgs.get(org_id) is None:
+        raise NotFound(404, f"Org {org_id} does not exist.")
+    till = await uow.orgs.till_by_code(org_id, code) if _CODE.fullmatch(code) else None
+    if till is None:
+        raise NotFound(404, f"Org {org_id} has no till {username}.")
+    return till
+
+
+def _change(till: TillRow, *, is_active: bool, role: str, changed: bool) -> TillChange:
+    username = username_for(till.org_id, till.code)
+    return TillChange(till.org_id, till.till_id, username, is_active, role, changed)
+
+
+async def revoke_till(uow: UnitOfWork, org_id: int, username: str) -> TillChange:
+    """Deactivate a till. Every API process reads the till on each request (security/auth.py)
+    and every console request re-reads it (security/sessions.py), so the next request of the
+    till is refused in every process, and its console sessions end."""
+    till = await _named_till(uow, org_id, username)
+    if till.is_active:
+        await uow.orgs.set_till_active(org_id, till.till_id, False)
+    return _change(till, is_active=False, role=till.role, changed=till.is_active)
+
+
+async def set_till_role(uow: UnitOfWork, org_id: int, username: str, role: str) -> TillChange:
+    """Give a till the role `till` (the API only) or `operator` (the API and the console);
+    like a revocation, it holds from the till's next request in every process."""
+    if role not in ROLES:
+        raise InvalidInput(400, f"A till's role is one of {', '.join(ROLES)}.")
+    till = await _named_till(uow, org_id, username)
+    if till.role != role:
+        await uow.orgs.set_till_role(org_id, till.till_id, role)
+    return _change(till, is_active=till.is_active, role=role, changed=till.role != role)

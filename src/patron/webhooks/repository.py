@@ -136,11 +136,15 @@ _INSERT_DELIVERY = Q(
     " next_attempt_at, created_at, updated_at) VALUES (:org_id, :endpoint_id, :event_id, :order_key,"
     f" '{PENDING}', 0, :now, :now, :now)"
 )
-# Due, not leased (or its lease lapsed), and no earlier delivery of its order key pending.
+# Due, not leased (or its lease lapsed), of an endpoint enabled now, and no earlier delivery
+# of its order key pending. The endpoint is read here, not taken from the worker's directory,
+# so an endpoint disabled through any process gets nothing more from any worker's next lease.
 _DUE = (
     "SELECT d.event_id, d.attempts, d.order_key FROM webhook_delivery d"
     f" WHERE d.org_id = :org_id AND d.endpoint_id = :endpoint_id AND d.status = '{PENDING}'"
     " AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until < :now)"
+    " AND EXISTS (SELECT 1 FROM webhook_endpoint w WHERE w.org_id = d.org_id"
+    " AND w.endpoint_id = d.endpoint_id AND w.enabled = :on)"
     " AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.org_id = d.org_id"
     " AND e.endpoint_id = d.endpoint_id AND e.order_key = d.order_key"
     f" AND e.status = '{PENDING}' AND e.event_id < d.event_id)"
@@ -246,7 +250,7 @@ class WebhookRepository:
 
     async def enabled_endpoints_of_every_org(self) -> list[EndpointRow]:
         """The worker's directory of where to deliver. This is the one read across orgs:
-        a registry of endpoints, like a list of tenants, refreshed every few seconds."""
+        a registry of endpoints, like a list of tenants, refreshed in under a second."""
         return [_endpoint(r) for r in await self.tx.all(_EVERY_ENABLED_ENDPOINT, on=True)]
 
     async def insert_endpoint(self, row: EndpointRow) -> None:
@@ -359,7 +363,9 @@ class WebhookRepository:
         On PostgreSQL the rows are locked with SKIP LOCKED while leased, so concurrent
         workers never take the same attempt.
         """
-        rows = await self.tx.all(_CLAIM, org_id=org_id, endpoint_id=endpoint_id, now=now, limit=limit)
+        rows = await self.tx.all(
+            _CLAIM, org_id=org_id, endpoint_id=endpoint_id, now=now, limit=limit, on=True
+        )
         claimed = [Claimed(int(r[0]), int(r[1]), str(r[2])) for r in rows]
         if claimed:
             await self.tx.run(

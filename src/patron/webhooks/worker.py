@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from patron import metrics
 from patron.config import Settings
 from patron.customers.erasure import erase_due
 from patron.db.base import utcnow
@@ -50,7 +51,11 @@ from patron.webhooks.secrets import SecretBox
 from patron.webhooks.service import secret_context
 
 log = logging.getLogger("patron.webhooks")
-DIRECTORY_SECONDS = 2.0
+# How old the directory of endpoints may get. A change made through this process sets
+# `db.endpoints_changed`; one made through another process (an API process, the console, a
+# CLI) is read within this time plus one round (`webhook_poll_seconds`), under a second at
+# the defaults. Disabling needs no refresh: the lease itself reads `enabled`.
+DIRECTORY_SECONDS = 0.7
 LEASE_GROUP = 64  # endpoints leased from in one transaction at most
 
 
@@ -66,6 +71,7 @@ class Target:
     previous_secret: str | None
     previous_expires_at: datetime | None
     in_flight: int = 0
+    row: EndpointRow | None = None  # the endpoint as last read
 
     def secrets(self, now: datetime) -> list[str]:
         active = [self.secret]
@@ -118,7 +124,11 @@ class DeliveryWorker:
                     await asyncio.sleep(1)
                 await self._sleep(stop)
         finally:
+            # Stopping (SIGTERM): lease nothing more, let the requests in flight end (each has
+            # its timeout) and record their outcomes below. One still open after the bound
+            # keeps its lease, which lapses; the delivery is then sent again, same webhook-id.
             if self._tasks:
+                log.info("stopping: finishing %d deliveries in flight", len(self._tasks))
                 await asyncio.wait(self._tasks, timeout=self.settings.webhook_timeout_seconds + 5)
             stop.set()
             await flusher
@@ -237,7 +247,10 @@ class DeliveryWorker:
 
     def _target(self, row: EndpointRow, known: Target | None) -> Target:
         """The endpoint's target, updated in place when known: deliveries in flight hold it,
-        and its in-flight count must stay the one they decrement."""
+        and its in-flight count must stay the one they decrement. An endpoint whose row is
+        the same as when last read is kept as is, so a refresh opens only changed secrets."""
+        if known is not None and known.row == row:
+            return known
         context = secret_context(row.org_id, row.endpoint_id)
         secret = self.box.open(row.secret_encrypted, context)
         previous = (
@@ -252,7 +265,9 @@ class DeliveryWorker:
                 secret,
                 previous,
                 row.previous_secret_expires_at,
+                row=row,
             )
+        known.row = row
         known.url, known.max_in_flight, known.secret = row.url, row.max_in_flight, secret
         known.previous_secret, known.previous_expires_at = previous, row.previous_secret_expires_at
         return known
@@ -298,9 +313,11 @@ class DeliveryWorker:
         settled: list[Settlement] = []
         attempts: list[NewAttempt] = []
         health: dict[tuple[int, int], Health] = {}
+        counted = metrics.get()
         for r in batch:
             settlement, outcome_name, disable = self._settlement(r)
             settled.append(settlement)
+            counted.attempt(r.target.org_id, r.target.endpoint_id, outcome_name, r.outcome.latency_ms / 1000)
             attempts.append(
                 NewAttempt(
                     r.target.org_id,
