@@ -400,7 +400,9 @@ async def test_bad_numbers_are_refused_naming_the_field_and_nothing_is_written(c
         ),
     ]
     number, good = new_bank_number(), new_iban()
-    bad_iban = good[:2] + ("00" if good[2:4] != "00" else "01") + good[4:]
+    # Other check digits, in the valid range and different modulo 97 (GB00... would pass the
+    # mod-97 check whenever the right digits are 97).
+    bad_iban = good[:2] + f"{(int(good[2:4]) - 1) % 97 + 2:02d}" + good[4:]
     seed_routing = bank_body(number, good)
     seed_routing["bank_account"][0]["routing_number"] = 123456789
     bad_bic = bank_body(number, good)
