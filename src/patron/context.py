@@ -25,6 +25,7 @@ class RequestContext:
     request_id: str
     config: OrgConfig
     # Where the request came in: "v2" (the customers API and Patron's /v2 additions), "user"
-    # (the user namespace), "console" (the operator console) or "system" (Patron's own jobs).
+    # (the user namespace), "console" (the operator console), "import" (`patron import`) or
+    # "system" (Patron's own jobs).
     # The change log keeps it, so a customer's history says which surface made each change.
     surface: str = "v2"

@@ -6,7 +6,9 @@ parent process, and it alone, gets SIGTERM. Then: every registration in flight i
 200 and stored; the process exits 0 within 30 s; its delivery worker (told by the parent)
 recorded the outcome of every attempt it had started, so no lease is left to lapse and no
 event is sent twice; and after a restart every event of every answered write is delivered,
-each once. On SQLite and on PostgreSQL."""
+each once. On SQLite and on PostgreSQL, with one API process and with three (uvicorn's
+supervisor passes SIGTERM to each). A `patron worker` of its own, SIGTERMed with deliveries
+in flight, settles them and exits 0 too."""
 
 from __future__ import annotations
 
@@ -111,9 +113,9 @@ def _added(requests: list[Received]) -> dict[int, list[str]]:
     return out
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(("engine", "processes"), [("sqlite", 1), ("postgresql", 1), ("postgresql", 3)])
 async def test_sigterm_finishes_requests_and_deliveries_in_flight_and_loses_nothing(
-    engine: str, receiver: Receiver, tmp_path: Path, request: pytest.FixtureRequest
+    engine: str, processes: int, receiver: Receiver, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = await _database_url(engine, tmp_path, request)
     env = {
@@ -126,7 +128,7 @@ async def test_sigterm_finishes_requests_and_deliveries_in_flight_and_loses_noth
         "PATRON_WEBHOOK_ALLOW_PRIVATE": "true",
         "PATRON_WEBHOOK_POLL_SECONDS": "0.05",
         "PATRON_WEBHOOK_TIMEOUT_SECONDS": "10",
-        "PATRON_WORKERS": "1",
+        "PATRON_WORKERS": str(processes),
     }
     await _cli(env, "migrate")
     creds = await _cli(env, "org", "create", "Shutdown", "--json")
@@ -206,6 +208,45 @@ async def test_sigterm_finishes_requests_and_deliveries_in_flight_and_loses_noth
     ids = [r.event_id for r in receiver.requests]
     assert len(ids) == len(set(ids))
     print(
-        f"{engine}: stopped in {took:.1f} s with {IN_FLIGHT} requests and"
+        f"{engine}, {processes} API processes: stopped in {took:.1f} s with {IN_FLIGHT} requests and"
         f" {sent_before_restart} deliveries answered; {len(answered)} writes, all delivered once"
     )
+
+
+async def test_a_standalone_worker_settles_its_deliveries_in_flight_on_sigterm(
+    receiver: Receiver, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = await _database_url("postgresql", tmp_path, request)
+    env = {
+        **os.environ,
+        "PATRON_DATABASE_URL": url,
+        "PATRON_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "PATRON_SECRET_KEY_FILE": str(tmp_path / "unused.key"),
+        "PATRON_WEBHOOK_ALLOW_PRIVATE": "true",
+        "PATRON_WEBHOOK_POLL_SECONDS": "0.05",
+    }
+    await _cli(env, "migrate")
+    creds = await _cli(env, "org", "create", "Worker", "--json")
+    await _cli(env, "webhooks", "add", "--org", str(creds["orgId"]), "--url", receiver.url(), "--json")
+    # The writes come through the CLI's demo data: customers and their outbox rows, no server.
+    await _cli(env, "demo", "load", "--org", str(creds["orgId"]), "--customers", str(BEFORE))
+    log = tmp_path / "worker.log"
+    with log.open("a") as sink:
+        worker = await asyncio.create_subprocess_exec(
+            *PATRON, "worker", env=env, stdout=subprocess.DEVNULL, stderr=sink
+        )
+    try:
+        await receiver.wait_for(lambda reqs: len(reqs) >= 1, timeout=30)  # one is in flight
+        worker.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        await asyncio.wait_for(worker.wait(), 30)
+        took = time.monotonic() - stopped_at
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    assert worker.returncode == 0, log.read_text()[-3000:]
+    leased, attempts = await _unsettled_leases_and_attempts(url)
+    assert leased == 0
+    assert attempts == len(receiver.requests) > 0
+    print(f"patron worker: stopped in {took:.1f} s, {attempts} deliveries settled")

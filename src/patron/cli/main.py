@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
@@ -16,6 +14,7 @@ import typer
 
 from patron import metrics
 from patron.cli.database import run_with_database
+from patron.cli.supervise import DeliveryWorker
 from patron.config import Settings
 from patron.db.engine import Database
 from patron.db.migrate import upgrade
@@ -113,13 +112,15 @@ def run(
     # Every process started here (the API processes, the delivery worker) records its metrics
     # in one directory, which /metrics adds up (metrics.py).
     metrics.prepare_directory(os.environ)
-    worker = _start_delivery_worker() if settings.worker_enabled else None
+    worker = DeliveryWorker() if settings.worker_enabled else None
+    if worker is not None:
+        worker.start()  # and started again should it die (cli/supervise.py)
     # The API processes serve; delivery has its own process (above).
     os.environ["PATRON_WORKER_ENABLED"] = "false"
 
     def stop_worker() -> None:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
+        if worker is not None:
+            worker.signal_stop()
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -163,13 +164,8 @@ def run(
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut this short
         if worker is not None:
-            stop_worker()
-            try:
-                worker.wait(timeout=SHUTDOWN_SECONDS)
-            except subprocess.TimeoutExpired:
-                # Its leases lapse and another worker (or this one, restarted) sends them.
-                worker.kill()
-                worker.wait()
+            # Past the bound its leases lapse and another worker sends what it held.
+            worker.stop(timeout=SHUTDOWN_SECONDS)
 
 
 class _Stopped(Exception):
@@ -178,17 +174,6 @@ class _Stopped(Exception):
 
 def _stopped(sig: int, frame: FrameType | None) -> None:
     raise _Stopped
-
-
-def _start_delivery_worker() -> subprocess.Popen[bytes]:
-    """`patron worker` as a child that ends when this process ends, however it ends."""
-
-    def die_with_parent() -> None:
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-    return subprocess.Popen([sys.executable, "-m", "patron.cli", "worker"], preexec_fn=die_with_parent)
 
 
 @org_app.command("create")
@@ -323,12 +308,14 @@ def config_set(
     typer.echo("configuration replaced (running servers apply it on their next request)")
 
 
-from patron.cli import backup, demo, loyalty, webhooks  # noqa: E402  (the command groups of their own modules)
+from patron.cli import backup, demo, loyalty, transfer, webhooks  # noqa: E402  (the command groups of their own modules)
 
 app.add_typer(demo.app, name="demo")
 app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(webhooks.events_app, name="events")
+app.add_typer(transfer.import_app, name="import")
+app.add_typer(transfer.export_app, name="export")
 app.command("worker", help="Deliver webhooks until SIGTERM (several on PostgreSQL share the work).")(
     webhooks.run_worker
 )

@@ -200,6 +200,29 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
     return Registered(customer_id, warnings, effects)
 
 
+def stores_without_reads(plan: RegistrationPlan, ctx: RequestContext) -> bool:
+    """Whether a new customer of this plan is written without reading anything first: no
+    card (stock and series checks), no till to associate with, no referral (the org's
+    campaigns look up invitations). The batch import writes such lines together."""
+    return not (
+        plan.cmd.associated_with
+        or plan.cmd.referral_code
+        or ctx.config.referral_campaigns
+        or any(i.type == catalog.CARD for p in plan.profiles for i in p.identifiers)
+    )
+
+
+async def create_registered(uow: UnitOfWork, ctx: RequestContext, plan: RegistrationPlan) -> Registered:
+    """Store a planned registration none of whose identifiers is held, as a new customer,
+    as apply_registration does; the caller checked the holders (the batch import, for a
+    whole batch in one statement) and `stores_without_reads`."""
+    profiles = [replace(p, cards=[]) for p in plan.profiles]
+    customer_id, effects = await _create(
+        uow, ctx, plan.cmd, profiles, plan.custom, plan.extended, plan.registered_at, utcnow()
+    )
+    return Registered(customer_id, list(plan.warnings), effects)
+
+
 def _registration_date(stated: datetime | None, now: datetime, ctx: RequestContext) -> datetime:
     if stated is None:
         return now
