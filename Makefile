@@ -57,9 +57,10 @@ lint: install-dev ## Lint and check formatting
 typecheck: install-dev ## Type-check src/ with mypy (strict)
 	$(BIN)/mypy
 
-bench: install-dev ## Throughput and latency on SQLite and PostgreSQL, API and webhooks (prints figures)
+bench: install-dev ## Throughput and latency on SQLite and PostgreSQL: API, webhooks, imports (prints figures)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/events.py $(EVENTS_ARGS)
+	$(BIN)/python bench/imports.py $(IMPORT_ARGS)
 
 pictures: install-dev ## Retake the README's console pictures (docs/images/) in headless Chromium
 	PATRON_README_PICTURES=docs/images $(BIN)/python -m pytest -q -p no:randomly tests/console/test_journey.py

@@ -144,7 +144,7 @@ async def test_identifier_of_another_customer_in_other_source_merges_into_that_c
         for h in await history(client.harness, client.org_id, victim)
         if h.kind == "MERGE"
     ]
-    assert merges == [("mergedInto", str(survivor))]
+    assert merges == [("mergedInto", str(survivor)), ("mergeId", str(body["mergeId"]))]
 
     again = await change(client, victim, add=[{"type": "email", "value": email()}], where=WECHAT)
     assert again.status_code == 409 and codes(again.json()) == [8067]

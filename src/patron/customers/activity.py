@@ -177,16 +177,11 @@ def _value(text: str, key: str, record: bool) -> str:
     return text
 
 
-async def history(
-    uow: UnitOfWork, ctx: RequestContext, customer_id: int, page: int = 1, size: int = 20
-) -> HistoryPage:
-    """One page of the customer's change log, newest first, each row with its surface and till."""
-    _bounds(page, size)
-    repo = ActivityRepository(uow.tx)
-    await _known(repo, ctx, customer_id)
-    rows = await repo.history_rows(ctx.org_id, customer_id, size + 1, (page - 1) * size)
-    more = len(rows) > size
-    rows = rows[:size]
+async def history_items(
+    uow: UnitOfWork, ctx: RequestContext, customer_id: int, rows: list[Any]
+) -> list[HistoryItem]:
+    """Change-log rows (the columns of users/lookups_repository.py's HISTORY) as the console
+    shows them: each with its surface and till, its values redacted."""
     record_requests = {r[7] for r in rows if r[1] in lk.RECORD_KINDS or r[3] == lk.USER_RECORD_FIELD_TYPE}
     till_ids = {int(r[6]) for r in rows if r[6] is not None}
     tills = await uow.customers.tills(ctx.org_id, till_ids) if till_ids else {}
@@ -212,7 +207,35 @@ async def history(
                 request_id=request_id or "",
             )
         )
-    return HistoryPage(items, page, size, more)
+    return items
+
+
+async def history(
+    uow: UnitOfWork, ctx: RequestContext, customer_id: int, page: int = 1, size: int = 20
+) -> HistoryPage:
+    """One page of the customer's change log, newest first, each row with its surface and till."""
+    _bounds(page, size)
+    repo = ActivityRepository(uow.tx)
+    await _known(repo, ctx, customer_id)
+    rows = await repo.history_rows(ctx.org_id, customer_id, size + 1, (page - 1) * size)
+    more = len(rows) > size
+    rows = rows[:size]
+    return HistoryPage(await history_items(uow, ctx, customer_id, rows), page, size, more)
+
+
+def delivery_of(d: Any) -> Delivery:
+    """A row of `_DELIVERIES` as an operator reads it."""
+    return Delivery(
+        endpoint_id=int(d[1]),
+        url=d[2],
+        endpoint_enabled=bool(d[3]),
+        status=_status(d[4], int(d[5])),
+        attempts=int(d[5]),
+        next_attempt_at=d[6] if d[4] == "pending" else None,
+        last_status_code=None if d[7] is None else int(d[7]),
+        last_error=d[8] or "",
+        delivered_at=d[9],
+    )
 
 
 async def events(
@@ -228,18 +251,6 @@ async def events(
     ids = [int(r[0]) for r in rows]
     by_event: dict[int, list[Delivery]] = {i: [] for i in ids}
     for d in await repo.deliveries(ctx.org_id, customer_id, ids):
-        by_event[int(d[0])].append(
-            Delivery(
-                endpoint_id=int(d[1]),
-                url=d[2],
-                endpoint_enabled=bool(d[3]),
-                status=_status(d[4], int(d[5])),
-                attempts=int(d[5]),
-                next_attempt_at=d[6] if d[4] == "pending" else None,
-                last_status_code=None if d[7] is None else int(d[7]),
-                last_error=d[8] or "",
-                delivered_at=d[9],
-            )
-        )
+        by_event[int(d[0])].append(delivery_of(d))
     items = [EventItem(int(r[0]), r[1], r[2], r[3] or "", r[4], by_event[int(r[0])]) for r in rows]
     return EventsPage(items, page, size, more, await repo.endpoint_count(ctx.org_id))

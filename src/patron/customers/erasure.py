@@ -26,7 +26,14 @@ from patron.orgs.config import OrgConfig
 
 SYSTEM = Actor(till_id=0, code="system", name="Patron", store_code="system", store_name="Patron")
 # History fields whose values are not personal: kept for the loyalty ledger and audits.
-KEPT_FIELDS = ("status", "loyaltyType", "loyaltyProgramEnrollment", "mergedInto", "mergedCustomerId")
+KEPT_FIELDS = (
+    "status",
+    "loyaltyType",
+    "loyaltyProgramEnrollment",
+    "mergedInto",
+    "mergedCustomerId",
+    "mergeId",
+)
 
 
 async def request_erasure(

@@ -33,6 +33,12 @@ _BLANK_HISTORY = Q(
     "UPDATE customer_change SET previous_value = NULL, current_value = NULL"
     " WHERE org_id = :org_id AND customer_id = :customer_id AND field_name NOT IN (:kept*)"
 )
+# A merge's change set names the identifiers and fields that moved: the merges the customer
+# took part in keep their ids and kinds, and say their change set was erased.
+_ERASE_MERGES = [
+    Q(f"UPDATE customer_merge SET change_set = :erased WHERE org_id = :org_id AND {column} = :customer_id")
+    for column in ("survivor_id", "victim_id")
+]
 _EVENTS_OF = Q(
     "SELECT event_id, payload FROM outbox_event WHERE org_id = :org_id AND customer_id = :customer_id"
 )
@@ -68,6 +74,8 @@ class ErasureRepository:
             await self.tx.run(q, org_id=org_id, customer_id=customer_id)
         await self.tx.run(_BLANK_PROFILES, org_id=org_id, customer_id=customer_id, empty=[], now=now)
         await self.tx.run(_BLANK_HISTORY, org_id=org_id, customer_id=customer_id, kept=kept_fields)
+        for q in _ERASE_MERGES:
+            await self.tx.run(q, org_id=org_id, customer_id=customer_id, erased={"erased": True})
 
     async def events_of(self, org_id: int, customer_id: int) -> list[tuple[int, dict[str, Any]]]:
         rows = await self.tx.all(_EVENTS_OF, org_id=org_id, customer_id=customer_id)

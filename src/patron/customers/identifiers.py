@@ -1,7 +1,9 @@
-"""Update Customer Identifiers / Issue Card: add and remove identifiers and cards.
+"""Update Customer Identifiers / Issue Card: add and remove identifiers and cards; and
+Merge Customers (ours), which folds one customer into another through the same merge.
 
 An added identifier already held by another customer in another source or account merges
 this customer (the victim) into that one (the survivor), keeping each source's entries.
+Every merge is recorded with its change set (customers/merges.py).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from patron.context import RequestContext
-from patron.customers import catalog
+from patron.customers import catalog, merges
 from patron.customers.addressing import resolve_account
 from patron.customers.cards import CardPlan, issue_card, plan_card, require_loyalty, return_card, series_names
 from patron.customers.commands import ChangeIdentifiers
@@ -36,6 +39,8 @@ class Changed:
     warnings: list[Warning_]
     # The change request waiting for approval (identifierChangeApproval); nothing changed yet.
     pending_request: int | None = None
+    # The merge (customer_merge) when the change merged this customer into another (8051).
+    merge_id: int | None = None
 
 
 async def change_identifiers(
@@ -139,9 +144,12 @@ async def change_identifiers(
     _check_primary(ctx, core.loyalty_type, profiles, source, account, [], [], survivors)
 
     core = replace(core, updated_at=now, updated_by_till_id=till.till_id, version=core.version + 1)
+    merge_id: int | None = None
     if survivors:
         survivor_id = survivors.pop()
-        result = await _merge(uow, ctx, view, core, survivor_id, source, account, now, till)
+        result, merge_id, _ = await _merge(
+            uow, ctx, view, core, survivor_id, source, account, now, till, kind=merges.CHANGE_IDENTIFIER
+        )
         changes.append(FieldChange("mergedCustomerId", "StandardField", None, str(cid), source, account))
         warnings.append(Warning_.of(8051, x=survivor_id))
     else:
@@ -154,7 +162,8 @@ async def change_identifiers(
             profiles=sort_profiles(profiles),
             cards=sorted(cards, key=lambda c: c.card_id),
         )
-    await record_changes(uow, ctx, result.customer_id, "IDENTIFIER", changes, now)
+    logged = changes if merge_id is None else [*changes, merges.merge_change(merge_id, source, account)]
+    await record_changes(uow, ctx, result.customer_id, "IDENTIFIER", logged, now)
     await repo.rewrite_terms(ctx.org_id, result.customer_id, result.profiles)
     if approving is None:
         await change_log.applied(
@@ -166,9 +175,10 @@ async def change_identifiers(
             removes=remove_pairs,
             now=now,
             merged_customer_id=cid if result.customer_id != cid else None,
+            merge_id=merge_id,
         )
     uow.record(CustomerUpdated(result, ctx.actor, source, account, now, ctx.request_id, tuple(changes)))
-    return Changed(result.customer_id, warnings)
+    return Changed(result.customer_id, warnings, merge_id=merge_id)
 
 
 def _check_primary(
@@ -211,11 +221,15 @@ async def _merge(
     account: str,
     now: datetime,
     till: TillRef,
-) -> CustomerView:
-    """Fold the victim into the survivor; refuse when both hold the same source account.
+    *,
+    kind: str,
+) -> tuple[CustomerView, int, dict[str, Any]]:
+    """Fold the victim into the survivor and record the merge; refuse when both hold the
+    same source account.
 
     Returns the survivor's record as stored after the merge (read back: merges are rare,
-    and the survivor's rows are not in this request's hands).
+    and the survivor's rows are not in this request's hands), the merge's id and its
+    change set.
     """
     repo = uow.customers
     survivor_view = await repo.view(ctx.org_id, survivor_id, series_names(ctx.config), lock=True)
@@ -224,8 +238,23 @@ async def _merge(
     victim_accounts = {(p.source, p.account_id) for p in victim.profiles}
     if victim_accounts & {(p.source, p.account_id) for p in survivor_view.profiles}:
         raise Conflict(8066)
-    await repo.move_customer_rows(
+    moved = await repo.move_customer_rows(
         ctx.org_id, victim.customer_id, survivor_id, {e.program_id for e in survivor_view.enrollments}
+    )
+    change_set = merges.customers_change_set(
+        moved,
+        await uow.merges.stayed(ctx.org_id, victim.customer_id),
+        survivor_before=survivor,
+        victim_before=core_of(victim),
+    )
+    merge_id = await merges.record(
+        uow,
+        ctx,
+        kind=kind,
+        survivor_id=survivor_id,
+        victim_id=victim.customer_id,
+        change_set=change_set,
+        now=now,
     )
     await repo.update_customer(ctx.org_id, replace(victim_core, merged_into_id=survivor_id))
     loyalty = survivor.loyalty_type
@@ -246,9 +275,94 @@ async def _merge(
         ctx,
         victim.customer_id,
         "MERGE",
-        [FieldChange("mergedInto", "StandardField", None, str(survivor_id), source, account)],
+        [
+            FieldChange("mergedInto", "StandardField", None, str(survivor_id), source, account),
+            merges.merge_change(merge_id, source, account),
+        ],
         now,
     )
     merged = await repo.view(ctx.org_id, survivor_id, series_names(ctx.config))
     assert merged is not None
+    return merged, merge_id, change_set
+
+
+@dataclass(frozen=True, slots=True)
+class MergeCustomers:
+    survivor_id: int
+    victim_id: int
+    preview: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    merge_id: int | None  # None for a preview: nothing was recorded
+    survivor_id: int
+    victim_id: int
+    change_set: dict[str, Any]
+    warnings: list[Warning_]
+
+
+class MergePreviewed(Exception):
+    """A preview's answer, raised once the merge ran so that its unit of work rolls back:
+    nothing it wrote (rows, history, events, ids) is ever committed."""
+
+    def __init__(self, merged: Merged) -> None:
+        super().__init__("merge preview")
+        self.merged = merged
+
+
+async def merge_customers(uow: UnitOfWork, ctx: RequestContext, cmd: MergeCustomers) -> Merged:
+    """Fold the victim into the survivor as a changeIdentifier merge does (the same moves,
+    refusals and customerUpdated on the survivor), recorded as an explicit merge; a preview
+    runs it all and raises MergePreviewed with the change set instead of committing."""
+    if cmd.survivor_id == cmd.victim_id:
+        raise InvalidInput(400, detail="survivorId and victimId name the same customer.")
+    repo = uow.customers
+    org_id = ctx.org_id
+    # Both rows held in ascending id order (PostgreSQL): two merges of one pair, either
+    # way round, never wait on each other in a cycle.
+    for cid in sorted((cmd.survivor_id, cmd.victim_id)):
+        found = await repo.core(org_id, cid, lock=True)
+        if found is None:
+            raise NotFound(8009)
+        if found.merged_into_id is not None:
+            raise Conflict(8067, x=found.merged_into_id)
+    names = series_names(ctx.config)
+    victim = await repo.view(org_id, cmd.victim_id, names)
+    assert victim is not None
+    now = utcnow()
+    till = TillRef(ctx.actor.till_id, ctx.actor.code, ctx.actor.name)
+    remember_till(org_id, till)
+    if victim.profiles:
+        source, account = victim.profiles[0].source, victim.profiles[0].account_id
+    else:
+        source, account = victim.created_from_source, ""
+    victim_core = replace(
+        core_of(victim), updated_at=now, updated_by_till_id=till.till_id, version=victim.version + 1
+    )
+    result, merge_id, change_set = await _merge(
+        uow, ctx, victim, victim_core, cmd.survivor_id, source, account, now, till, kind=merges.EXPLICIT
+    )
+    victim_id = str(victim.customer_id)
+    changes = [FieldChange("mergedCustomerId", "StandardField", None, victim_id, source, account)]
+    await record_changes(
+        uow, ctx, cmd.survivor_id, "MERGE", [*changes, merges.merge_change(merge_id, source, account)], now
+    )
+    await repo.rewrite_terms(org_id, cmd.survivor_id, result.profiles)
+    await change_log.applied(
+        uow,
+        ctx,
+        customer_id=cmd.survivor_id,
+        where=(source, account),
+        adds=[],
+        removes=[],
+        now=now,
+        merged_customer_id=victim.customer_id,
+        merge_id=merge_id,
+    )
+    uow.record(CustomerUpdated(result, ctx.actor, source, account, now, ctx.request_id, tuple(changes)))
+    merged = Merged(merge_id, cmd.survivor_id, cmd.victim_id, change_set, [])
+    if cmd.preview:
+        await uow.flush()  # what would break at commit breaks the preview too
+        raise MergePreviewed(replace(merged, merge_id=None))
     return merged

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from patron.context import RequestContext
-from patron.customers import catalog
+from patron.customers import catalog, merges
 from patron.customers.addressing import resolve_account
 from patron.customers.cards import CardPlan, issue_card, plan_card, require_loyalty, series_names
 from patron.customers.commands import RegisterCustomer, SourceAccount
@@ -61,6 +61,8 @@ class Registered:
     customer_id: int
     warnings: list[Warning_]
     side_effects: list[SideEffect] = field(default_factory=list)
+    # The merge (customer_merge) of a registration that merged (8050).
+    merge_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +174,7 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
     try:
         if targets:
             customer_id = targets.pop()
-            await _merge_into(uow, ctx, customer_id, profiles, custom, extended, cmd, now)
+            merge_id = await _merge_into(uow, ctx, customer_id, profiles, custom, extended, cmd, now)
             # The merge is a change request of the record it joined (APPROVED at once).
             await change_log.applied(
                 uow,
@@ -182,11 +184,11 @@ async def apply_registration(uow: UnitOfWork, ctx: RequestContext, plan: Registr
                 adds=[(i.type, i.value) for p in profiles for i in p.identifiers],
                 removes=[],
                 now=now,
-                merge=True,
+                merge_id=merge_id,
             )
             await uow.flush()
             warnings.insert(0, Warning_.of(8050))
-            return Registered(customer_id, warnings)
+            return Registered(customer_id, warnings, merge_id=merge_id)
         customer_id, effects = await _create(uow, ctx, cmd, profiles, custom, extended, registered_at, now)
         if referral is not None:
             effects.extend(
@@ -348,7 +350,9 @@ async def _merge_into(
     extended: dict[str, Any],
     cmd: RegisterCustomer,
     now: datetime,
-) -> None:
+) -> int:
+    """Add the registration's profiles to the customer holding one of its identifiers; the
+    merge's id (its change set lists what the registration added)."""
     repo = uow.customers
     before = await repo.view(ctx.org_id, customer_id, series_names(ctx.config), lock=True)
     assert before is not None
@@ -379,7 +383,21 @@ async def _merge_into(
         version=core.version + 1,
     )
     await repo.update_customer(ctx.org_id, core)
-    await record_changes(uow, ctx, customer_id, "MERGE", changes, now)
+    change_set = merges.registration_change_set(
+        views, cards, enrollments, new_custom, new_extended, survivor_before=core_of(before)
+    )
+    merge_id = await merges.record(
+        uow,
+        ctx,
+        kind=merges.REGISTRATION,
+        survivor_id=customer_id,
+        victim_id=None,
+        change_set=change_set,
+        now=now,
+    )
+    await record_changes(
+        uow, ctx, customer_id, "MERGE", [*changes, merges.merge_change(merge_id, src, acc)], now
+    )
     await repo.insert_terms(ctx.org_id, customer_id, views)
     view = replace(
         before,
@@ -393,3 +411,4 @@ async def _merge_into(
         enrollments=sorted([*before.enrollments, *enrollments], key=lambda e: e.program_id),
     )
     uow.record(CustomerUpdated(view, ctx.actor, src, acc, now, ctx.request_id, tuple(changes)))
+    return merge_id

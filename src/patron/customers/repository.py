@@ -209,25 +209,34 @@ _RELEASE_CARD = Q(
     "UPDATE card SET customer_id = NULL, status_changed_at = :now WHERE org_id = :org_id"
     " AND card_number = :number"
 )
+# Each move answers the keys of what it moved: the merge's change set records them
+# (customers/merges.py).
 _MOVE = {
-    table: Q(f"UPDATE {table} SET customer_id = :survivor WHERE org_id = :org_id AND customer_id = :victim")
-    for table in ("customer_profile", "customer_identifier", "card")
+    table: Q(
+        f"UPDATE {table} SET customer_id = :survivor WHERE org_id = :org_id AND customer_id = :victim"
+        f" RETURNING {keys}"
+    )
+    for table, keys in (
+        ("customer_profile", "source, account_id"),
+        ("customer_identifier", "id_type, value, source, account_id"),
+        ("card", "card_id, card_number"),
+    )
 }
 _MOVE_ENROLLMENTS = Q(
     "UPDATE loyalty_enrollment SET customer_id = :survivor WHERE org_id = :org_id"
-    " AND customer_id = :victim AND program_id NOT IN (:held*)"
+    " AND customer_id = :victim AND program_id NOT IN (:held*) RETURNING program_id"
 )
 # The ledger entries of the programs that move go with them, so each summary stays the
 # sum of its entries (docs/decisions.md, "Loyalty: merges").
 _MOVE_LEDGER = Q(
     "UPDATE points_ledger SET customer_id = :survivor WHERE org_id = :org_id"
-    " AND customer_id = :victim AND group_id IS NULL AND program_id NOT IN (:held*)"
+    " AND customer_id = :victim AND group_id IS NULL AND program_id NOT IN (:held*) RETURNING entry_id"
 )
 # And their bills, so cumulativePurchases stays the sum of the bills (and a moved bill can
 # be returned by the survivor).
 _MOVE_BILLS = Q(
     "UPDATE loyalty_bill SET customer_id = :survivor WHERE org_id = :org_id"
-    " AND customer_id = :victim AND program_id NOT IN (:held*)"
+    " AND customer_id = :victim AND program_id NOT IN (:held*) RETURNING bill_id"
 )
 # Search reads the term index in its own order and stops early: the first `:scan` entries
 # of the prefix's range give the page (customers in order of their first matching term)
@@ -285,6 +294,19 @@ class CustomerCore:
     created_by_till_id: int
     updated_by_till_id: int
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class MovedRows:
+    """What a merge gave the survivor: profiles (source, account), identifiers (type,
+    value, source, account), cards (id, number), programs, ledger entries and bills."""
+
+    profiles: list[tuple[str, str]]
+    identifiers: list[tuple[str, str, str, str]]
+    cards: list[tuple[int, str]]
+    programs: list[int]
+    ledger_entries: list[int]
+    bills: list[int]
 
 
 def _core(r: Row) -> CustomerCore:
@@ -728,32 +750,27 @@ class CustomerRepository:
 
     async def move_customer_rows(
         self, org_id: int, victim_id: int, survivor_id: int, survivor_programs: set[int]
-    ) -> None:
-        """Give the victim's profiles, identifiers, cards and enrollments to the survivor."""
-        for q in _MOVE.values():
-            await self.tx.run(q, org_id=org_id, victim=victim_id, survivor=survivor_id)
-        await self.tx.run(
-            _MOVE_ENROLLMENTS,
-            org_id=org_id,
-            victim=victim_id,
-            survivor=survivor_id,
-            held=sorted(survivor_programs),
+    ) -> MovedRows:
+        """Give the victim's profiles, identifiers, cards and enrollments (of programs the
+        survivor lacks, with their ledger entries and bills) to the survivor; what moved."""
+        tx = self.tx
+        keys = {"org_id": org_id, "victim": victim_id, "survivor": survivor_id}
+        held = sorted(survivor_programs)
+        profiles = await tx.all(_MOVE["customer_profile"], **keys)
+        identifiers = await tx.all(_MOVE["customer_identifier"], **keys)
+        cards = await tx.all(_MOVE["card"], **keys)
+        enrollments = await tx.all(_MOVE_ENROLLMENTS, **keys, held=held)
+        entries = await tx.all(_MOVE_LEDGER, **keys, held=held)
+        bills = await tx.all(_MOVE_BILLS, **keys, held=held)
+        await tx.run(_DELETE_TERMS, org_id=org_id, customer_id=victim_id)
+        return MovedRows(
+            profiles=sorted((r[0], r[1]) for r in profiles),
+            identifiers=sorted((r[0], r[1], r[2], r[3]) for r in identifiers),
+            cards=sorted((int(r[0]), r[1]) for r in cards),
+            programs=sorted(int(r[0]) for r in enrollments),
+            ledger_entries=sorted(int(r[0]) for r in entries),
+            bills=sorted(int(r[0]) for r in bills),
         )
-        await self.tx.run(
-            _MOVE_LEDGER,
-            org_id=org_id,
-            victim=victim_id,
-            survivor=survivor_id,
-            held=sorted(survivor_programs),
-        )
-        await self.tx.run(
-            _MOVE_BILLS,
-            org_id=org_id,
-            victim=victim_id,
-            survivor=survivor_id,
-            held=sorted(survivor_programs),
-        )
-        await self.tx.run(_DELETE_TERMS, org_id=org_id, customer_id=victim_id)
 
 
 def _profile_params(org_id: int, customer_id: int, p: ProfileView) -> dict[str, Any]:

@@ -29,7 +29,7 @@ import os
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -80,6 +80,11 @@ class Database:
         raise NotImplementedError
 
     async def write(self, fn: UseCase[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        raise NotImplementedError
+
+    def snapshot(self) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+        """A read-only unit of work on one snapshot, held open until the block ends: for a
+        read that outlives one call, such as an answer streamed page by page."""
         raise NotImplementedError
 
     async def dispose(self) -> None:
@@ -192,6 +197,19 @@ class SqliteDatabase(Database):
         conn.execute("BEGIN")  # one snapshot for every statement of the use case
         try:
             return await fn(UnitOfWork(tx, writable=False), *args, **kwargs)
+        finally:
+            conn.execute("COMMIT")
+            if len(self._readers) < self._max_idle_readers and not self._closed:
+                self._readers.append(conn)
+            else:
+                conn.close()
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[UnitOfWork]:
+        conn = self._readers.pop() if self._readers else _connect(self.path)
+        conn.execute("BEGIN")
+        try:
+            yield UnitOfWork(SqliteTx(conn, None, statement_counter.get(), self.observe), writable=False)
         finally:
             conn.execute("COMMIT")
             if len(self._readers) < self._max_idle_readers and not self._closed:
@@ -368,6 +386,12 @@ class PostgresDatabase(Database):
         async with self.pool.acquire() as conn:
             tx = PgTx(conn, statement_counter.get(), self.observe)
             return await fn(UnitOfWork(tx, writable=False), *args, **kwargs)
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[UnitOfWork]:
+        # One snapshot for every statement: REPEATABLE READ, read only.
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            yield UnitOfWork(PgTx(conn, statement_counter.get(), self.observe), writable=False)
 
     async def write(self, fn: UseCase[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.pool.acquire() as conn:

@@ -779,6 +779,8 @@ class ChangeRequest(Base):
     command: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
     # The customer folded into this one, for a merge of two customers.
     merged_customer_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    # The merge (customer_merge) of a MERGE entry.
+    merge_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     comments: Mapped[str] = mapped_column(Text)
     one_step: Mapped[bool] = mapped_column(Boolean)
     api_request_id: Mapped[str] = mapped_column(String(100))
@@ -786,6 +788,34 @@ class ChangeRequest(Base):
     updated_by_till_id: Mapped[int] = mapped_column(Id)
     added_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CustomerMerge(Base):
+    """One merge of customers (customers/merges.py): registration (8050, no second
+    customer), changeIdentifier (8051) or explicit (POST /v2/customers/merge), with its
+    change set: what moved where and what both customers looked like before."""
+
+    __tablename__ = "customer_merge"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "merge_id"),
+        Index(None, "org_id", "survivor_id"),
+        Index(None, "org_id", "victim_id"),
+    )
+
+    org_id: Mapped[int] = mapped_column(Id)
+    merge_id: Mapped[int] = mapped_column(Id)
+    # registration, changeIdentifier or explicit.
+    kind: Mapped[str] = mapped_column(String(20))
+    survivor_id: Mapped[int] = mapped_column(Id)
+    # NULL for a registration merge: no second customer existed.
+    victim_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    till_id: Mapped[int] = mapped_column(Id)
+    request_id: Mapped[str] = mapped_column(String(100))
+    change_set: Mapped[dict[str, Any]] = mapped_column(Json)
+    undone_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    undo_till_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    undo_request_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class RetroRequest(Base):

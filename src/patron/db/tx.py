@@ -48,6 +48,7 @@ SEQUENCES = (
     "change_request",
     "retro_request",
     "user_record",
+    "merge",
 )
 
 

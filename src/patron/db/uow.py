@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from patron.customers.erasure_repository import ErasureRepository
+from patron.customers.merges_repository import MergeRepository
 from patron.customers.repository import CustomerRepository
 from patron.db.tx import Tx
 from patron.engagement.change_requests_repository import ChangeRequestRepository
@@ -50,6 +51,7 @@ class UnitOfWork:
         "images",
         "loyalty",
         "loyalty_reads",
+        "merges",
         "orgs",
         "outbox",
         "partners",
@@ -88,6 +90,7 @@ class UnitOfWork:
         self.images = ImageRepository(tx)
         self.coupons = CouponRepository(tx)
         self.console_sessions = SessionRepository(tx)
+        self.merges = MergeRepository(tx)
 
     @property
     def dialect(self) -> str:

@@ -73,6 +73,7 @@ async def _insert(
     merged_customer_id: int | None,
     comments: str,
     now: datetime,
+    merge_id: int | None = None,
 ) -> int:
     request_id = await uow.tx.id("change_request")
     touched = [t for t, _ in adds] + [t for t, _ in removes]
@@ -90,6 +91,7 @@ async def _insert(
                 "changes": {"add": _items(adds), "remove": _items(removes)},
                 "command": command,
                 "merged_customer_id": merged_customer_id,
+                "merge_id": merge_id,
                 "comments": comments,
                 "one_step": status == APPROVED,
                 "api_request_id": ctx.request_id,
@@ -113,10 +115,10 @@ async def applied(
     removes: Sequence[tuple[str, str]],
     now: datetime,
     merged_customer_id: int | None = None,
-    merge: bool = False,
+    merge_id: int | None = None,
 ) -> int:
-    """Record a change that took effect at once (APPROVED); `merge` for one that combined
-    records (a registration merge, 8050, or a changeIdentifier merge, 8051)."""
+    """Record a change that took effect at once (APPROVED); `merge_id` for one that combined
+    records (a registration merge, 8050, a changeIdentifier merge, 8051, or an explicit one)."""
     touched = [t for t, _ in adds] + [t for t, _ in removes]
     return await _insert(
         uow,
@@ -126,11 +128,12 @@ async def applied(
         adds=adds,
         removes=removes,
         status=APPROVED,
-        change_type=MERGE if merge or merged_customer_id is not None else change_type_of(touched),
+        change_type=MERGE if merge_id is not None else change_type_of(touched),
         command=None,
         merged_customer_id=merged_customer_id,
         comments=auto_comment(ctx),
         now=now,
+        merge_id=merge_id,
     )
 
 

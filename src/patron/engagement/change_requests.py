@@ -238,5 +238,5 @@ async def decide_change(uow: UnitOfWork, ctx: RequestContext, cmd: DecideChange)
         # The whole unit of work rolls back: the request stays PENDING.
         raise Conflict(2163, x=f"{exc.code} {exc.message}") from exc
     if applied.customer_id != cmd.customer_id:
-        await repo.merged(ctx.org_id, cmd.request_id, cmd.customer_id, applied.customer_id)
+        await repo.merged(ctx.org_id, cmd.request_id, cmd.customer_id, applied.customer_id, applied.merge_id)
     return ChangeDecided(cmd.request_id, status, applied.customer_id, applied.warnings)

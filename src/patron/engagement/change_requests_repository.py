@@ -26,6 +26,7 @@ CHANGE_REQUEST = Table(
         ("changes", "jsonb"),
         ("command", "jsonb"),
         ("merged_customer_id", "bigint"),
+        ("merge_id", "bigint"),
         ("comments", "text"),
         ("one_step", "boolean"),
         ("api_request_id", "text"),
@@ -51,7 +52,7 @@ _DECIDE = Q(
 # An approved change that merged the customer into another: the request follows the record.
 _MERGED = Q(
     "UPDATE change_request SET customer_id = :survivor_id, change_type = 'MERGE',"
-    " merged_customer_id = :customer_id"
+    " merged_customer_id = :customer_id, merge_id = :merge_id"
     " WHERE org_id = :org_id AND request_id = :request_id"
 )
 # Every filter applies; an absent one is given its widest value by the service (dates and
@@ -71,7 +72,7 @@ _COUNT = Q(
 _SELECT = (
     "SELECT r.request_id, r.customer_id, r.change_type, r.status, r.source, r.account_id, r.changes,"
     " r.merged_customer_id, r.comments, r.one_step, r.added_at, r.updated_at,"
-    " a.till_id, a.code, a.name, a.is_active, u.till_id, u.code, u.name, u.is_active"
+    " a.till_id, a.code, a.name, a.is_active, u.till_id, u.code, u.name, u.is_active, r.merge_id"
     " FROM change_request r"
     " JOIN till a ON a.org_id = r.org_id AND a.till_id = r.added_by_till_id"
     " JOIN till u ON u.org_id = r.org_id AND u.till_id = r.updated_by_till_id"
@@ -116,6 +117,7 @@ class ChangeView:
     updated_at: datetime
     added_by: TillInfo
     updated_by: TillInfo
+    merge_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +152,16 @@ class ChangeRequestRepository:
         )
         return changed == 1
 
-    async def merged(self, org_id: int, request_id: int, customer_id: int, survivor_id: int) -> None:
+    async def merged(
+        self, org_id: int, request_id: int, customer_id: int, survivor_id: int, merge_id: int | None
+    ) -> None:
         await self.tx.later(
-            _MERGED, org_id=org_id, request_id=request_id, customer_id=customer_id, survivor_id=survivor_id
+            _MERGED,
+            org_id=org_id,
+            request_id=request_id,
+            customer_id=customer_id,
+            survivor_id=survivor_id,
+            merge_id=merge_id,
         )
 
     async def count(self, org_id: int, customer_id: int, f: ChangeFilter) -> tuple[bool, int | None, int]:
@@ -202,4 +211,5 @@ def _view(r: Row) -> ChangeView:
         updated_at=r[11],
         added_by=TillInfo(int(r[12]), r[13], r[14], bool(r[15])),
         updated_by=TillInfo(int(r[16]), r[17], r[18], bool(r[19])),
+        merge_id=None if r[20] is None else int(r[20]),
     )

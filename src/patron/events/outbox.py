@@ -102,12 +102,16 @@ class OutboxRepository:
                 }
             )
         await tx.many(_INSERT_EVENT, rows)
-        for row in rows:
-            await tx.run(
-                _OWE,
-                org_id=row["org_id"],
-                event_id=row["event_id"],
-                order_key=f"c{row['customer_id']}",
-                event_name=row["event_name"],
-                now=now,
-            )
+        await tx.many(
+            _OWE,
+            [
+                {
+                    "org_id": row["org_id"],
+                    "event_id": row["event_id"],
+                    "order_key": f"c{row['customer_id']}",
+                    "event_name": row["event_name"],
+                    "now": now,
+                }
+                for row in rows
+            ],
+        )

@@ -60,6 +60,7 @@ GET_CHANGE_REQUESTS = "Get Change Requests"
 GET_COUPONS_BASIC = "Get Customer Coupons (Basic)"
 SET_IMAGE = "Set Customer Image"
 GET_IMAGE = "Get Customer Image"
+EXPORT_CUSTOMER = "Export Customer Data"  # ours: heavy, for data requests, not polling
 
 # The operations that are limited (seed 003, rules RL-1 and REF-5) and their limits per hour
 # when the org configures none: 1,000 where the seed says so (L4372, L4480, L4656), and the
@@ -73,6 +74,7 @@ DEFAULT_LIMITS: Mapping[str, int] = {
     GET_COUPONS_BASIC: 1000,
     SET_IMAGE: 1000,
     GET_IMAGE: 1000,
+    EXPORT_CUSTOMER: 100,
 }
 
 _TAKE = Q(

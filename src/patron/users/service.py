@@ -206,9 +206,13 @@ def _profile_of(view: CustomerView, source: str, account: str) -> Any:
     return view.profile(source, account) or (view.profiles[0] if view.profiles else None)
 
 
-async def read_user(uow: UnitOfWork, ctx: RequestContext, user_id: int) -> UserView:
+async def read_user(
+    uow: UnitOfWork, ctx: RequestContext, user_id: int, *, provisional: bool = False
+) -> UserView:
     """The user as stored; an email or phone with no user_record yet gets one (so its id
-    is stable from then on): call in a writable unit of work when `missing_rows` says so."""
+    is stable from then on): call in a writable unit of work when `missing_rows` says so.
+    `provisional` reads it in a read-only unit of work instead: such an email or phone is
+    shown with a record of id 0 that is not written (the data export)."""
     view = await uow.customers.view(ctx.org_id, user_id, series_names(ctx.config))
     if view is None or view.merged_into_id is not None:
         raise codes.not_found(user_id)
@@ -217,17 +221,19 @@ async def read_user(uow: UnitOfWork, ctx: RequestContext, user_id: int) -> UserV
     records = await UserRecords(uow.tx).of_customer(ctx.org_id, user_id)
     emails, phones, missing = _pair(profile, records)
     if missing:
-        if not uow.writable:
+        if not uow.writable and not provisional:
             raise _NeedsRows()
         now = utcnow()
-        ids = iter(await UserRecords(uow.tx).new_ids(len(missing)))
+        fresh = await UserRecords(uow.tx).new_ids(len(missing)) if uow.writable else [0] * len(missing)
+        ids = iter(fresh)
         made: list[UserRecord] = []
         for kind, value in missing:
             first = not any(r.kind == kind for r in records) and not any(m.kind == kind for m in made)
             data: dict[str, Any] = {"type": 0 if kind == "email" else 1, "custom_field": None}
             data.update({"address": value} if kind == "email" else {"country_code": None, "number": value})
             made.append(UserRecord(next(ids), kind, ACTIVE, 0, first, data, None, now, now))
-        await UserRecords(uow.tx).insert(ctx.org_id, user_id, made, ctx.actor.till_id)
+        if uow.writable:
+            await UserRecords(uow.tx).insert(ctx.org_id, user_id, made, ctx.actor.till_id)
         records = records + made
         emails, phones, _ = _pair(profile, records)
     others = [r for r in records if r.kind not in ("email", "phone")]

@@ -81,7 +81,8 @@ class ChangeItems(Out):
 
 
 class ChangeRequestItem(Out):
-    """An identifier change request (003:L3349-3402), and ours: source, accountId, mergedCustomerId."""
+    """An identifier change request (003:L3349-3402), and ours: source, accountId, mergedCustomerId,
+    mergeId (the merge of a MERGE entry: GET /v2/customers/{id}/merges)."""
 
     id: int
     status: Literal["PENDING", "APPROVED", "REJECTED"]
@@ -98,6 +99,7 @@ class ChangeRequestItem(Out):
     source: str
     account_id: str
     merged_customer_id: int | None
+    merge_id: int | None
 
 
 class ChangeRequestPage(Out):
@@ -205,7 +207,7 @@ def _store(code: str, name: str) -> dict[str, Any]:
     }
 
 
-def _changes_json(page: cr.ChangePage, tz: str) -> dict[str, Any]:
+def changes_json(page: cr.ChangePage, tz: str) -> dict[str, Any]:
     return {
         "pagination": {"limit": page.limit, "offset": page.offset, "total": page.total},
         "data": [
@@ -225,6 +227,7 @@ def _changes_json(page: cr.ChangePage, tz: str) -> dict[str, Any]:
                 "source": c.source,
                 "accountId": c.account_id,
                 "mergedCustomerId": c.merged_customer_id,
+                "mergeId": c.merge_id,
             }
             for c in page.items
         ],
@@ -233,7 +236,7 @@ def _changes_json(page: cr.ChangePage, tz: str) -> dict[str, Any]:
     }
 
 
-def _retro_json(page: retro.RetroPage, tz: str) -> dict[str, Any]:
+def retro_json(page: retro.RetroPage, tz: str) -> dict[str, Any]:
     return {
         "pagination": {"limit": page.limit, "offset": page.offset, "total": page.total},
         "data": [
@@ -333,7 +336,7 @@ async def get_identifier_change_requests(
         offset=parse_int(offset, "offset", default=0),
     )
     page = await db.read(cr.change_requests, ctx, q)
-    return JSONResponse(_changes_json(page, ctx.config.timezone))
+    return JSONResponse(changes_json(page, ctx.config.timezone))
 
 
 @router.put(
@@ -430,4 +433,4 @@ async def get_change_requests(
         offset=parse_int(offset, "offset", default=0),
     )
     page = await db.read(retro.retro_requests, ctx, q)
-    return JSONResponse(_retro_json(page, ctx.config.timezone))
+    return JSONResponse(retro_json(page, ctx.config.timezone))

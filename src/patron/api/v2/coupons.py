@@ -291,7 +291,7 @@ def _basic(ctx: RequestContext, page: cp.CouponPage) -> dict[str, Any]:
     }
 
 
-def _detailed_item(ctx: RequestContext, c: CouponRow, page: cp.CouponPage) -> dict[str, Any]:
+def detailed_coupon(ctx: RequestContext, c: CouponRow, page: cp.CouponPage) -> dict[str, Any]:
     tz = ctx.config.timezone
     series = ctx.config.coupon_series_by_id(c.series_id)
     days = series.validity_days if series else None
@@ -457,7 +457,7 @@ async def customer_coupons_detailed(
     )
     return JSONResponse(
         {
-            "entity": [_detailed_item(ctx, c, page) for c in page.coupons],
+            "entity": [detailed_coupon(ctx, c, page) for c in page.coupons],
             "warnings": [],
             "errors": [],
             "success": True,

@@ -56,11 +56,12 @@ Written = Registered | Updated | Changed
 
 def _written(result: Written) -> dict[str, Any]:
     effects = result.side_effects if isinstance(result, Registered) else []
-    return {
-        "createdId": result.customer_id,
-        "warnings": render.warning_items(result.warnings),
-        "sideEffects": side_effect_items(effects),
-    }
+    body: dict[str, Any] = {"createdId": result.customer_id}
+    if isinstance(result, Registered) and result.merge_id is not None:
+        body["mergeId"] = result.merge_id  # a registration that merged (8050)
+    body["warnings"] = render.warning_items(result.warnings)
+    body["sideEffects"] = side_effect_items(effects)
+    return body
 
 
 def _status_changed(_: object) -> dict[str, Any]:
@@ -68,7 +69,10 @@ def _status_changed(_: object) -> dict[str, Any]:
 
 
 def _identifiers_changed(result: Written) -> dict[str, Any]:
-    body = {"createdId": result.customer_id, "warnings": render.warning_items(result.warnings)}
+    body: dict[str, Any] = {"createdId": result.customer_id}
+    if isinstance(result, Changed) and result.merge_id is not None:
+        body["mergeId"] = result.merge_id  # the change merged this customer into another (8051)
+    body["warnings"] = render.warning_items(result.warnings)
     if isinstance(result, Changed) and result.pending_request is not None:
         # The org approves identifier changes first (docs/engagement.md, "Change and retro requests").
         body["changeRequest"] = {"id": result.pending_request, "status": "PENDING"}

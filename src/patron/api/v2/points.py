@@ -103,7 +103,7 @@ def _actor(till: TillInfo) -> dict[str, Any]:
     }
 
 
-def _goodwill_json(page: gw.GoodwillPage, f: GoodwillFilter, tz: str) -> dict[str, Any]:
+def goodwill_json(page: gw.GoodwillPage, f: GoodwillFilter, tz: str) -> dict[str, Any]:
     return {
         "pagination": {"limit": f.limit, "offset": f.offset, "total": page.total},
         "data": [
@@ -240,4 +240,4 @@ async def get_goodwill_requests(
         offset=parse_int(offset, "offset", default=0),
     )
     page = await db.read(gw.goodwill_requests, ctx, customer_id, f)
-    return JSONResponse(_goodwill_json(page, f, ctx.config.timezone))
+    return JSONResponse(goodwill_json(page, f, ctx.config.timezone))

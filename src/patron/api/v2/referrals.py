@@ -180,7 +180,7 @@ def _seed_time(moment: Any, tz: str) -> str:
     return stamp[:19].replace("T", " ") + ".0"
 
 
-def _listing(r: refs.Referrals, tz: str) -> dict[str, Any]:
+def referral_listing(r: refs.Referrals, tz: str) -> dict[str, Any]:
     view = r.customer
     invitees = []
     for i in r.invitees:
@@ -307,4 +307,4 @@ async def get_referrals(
             found.offset,
             found.total,
         )
-    return JSONResponse(_listing(found, ctx.config.timezone))
+    return JSONResponse(referral_listing(found, ctx.config.timezone))

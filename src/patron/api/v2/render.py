@@ -327,7 +327,7 @@ def _expiries(
     ]
 
 
-def _group_details(extra: Embedded, config: OrgConfig) -> list[dict[str, Any]]:
+def group_details(extra: Embedded, config: OrgConfig) -> list[dict[str, Any]]:
     """groupLoyaltyProgramDetails (003:L5266-5338): each group pool the customer shares, with
     its group program (by id, else by the group's hierarchy code)."""
     out = []
@@ -390,7 +390,7 @@ def customer_json(details: Details, config: OrgConfig, *, by_identifier: bool) -
     if "mlp" in embeds:
         body["loyaltyProgramDetails"] = _program_details(view, extra, config, by_identifier)
         if by_identifier:
-            body["groupLoyaltyProgramDetails"] = _group_details(extra, config)
+            body["groupLoyaltyProgramDetails"] = group_details(extra, config)
     if "promotionalPoints" in embeds:
         body["promotionalPoints"] = _promotional_points(extra, tz)
     if "expirySchedules" in embeds:

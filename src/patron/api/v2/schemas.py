@@ -82,6 +82,9 @@ class Written(Out):
     """Register Customer and both Update Customer Details."""
 
     created_id: int
+    merge_id: int | None = Field(
+        default=None, description="Ours: present when a registration merged (8050); GET .../merges."
+    )
     warnings: list[WarningItem]
     side_effects: list[dict[str, Any]]
 
@@ -95,6 +98,9 @@ class PendingChange(Out):
 
 class IdentifiersChanged(Out):
     created_id: int
+    merge_id: int | None = Field(
+        default=None, description="Ours: present when the change merged the customer (8051); GET .../merges."
+    )
     warnings: list[WarningItem]
     change_request: PendingChange | None = None
 
