@@ -101,7 +101,7 @@ class Row:
         }
 
 
-def _cpu(cpu: CpuUse | None) -> str:
+def cpu_text(cpu: CpuUse | None) -> str:
     """Server cores, plus database cores when the database is a separate server."""
     if cpu is None:
         return "-"
@@ -110,7 +110,7 @@ def _cpu(cpu: CpuUse | None) -> str:
     return f"{cpu.server:.2f}+{cpu.database:.2f}"
 
 
-def _num(value: float | None, digits: int = 1) -> str:
+def number(value: float | None, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return f"{value:,.{digits}f}"
@@ -154,15 +154,15 @@ def _cells(row: Row) -> list[str]:
         row.scenario,
         row.load,
         str(row.processes),
-        _num(row.rps, 0),
-        _num(row.p50_ms, 2),
-        _num(row.p99_ms, 2),
+        number(row.rps, 0),
+        number(row.p50_ms, 2),
+        number(row.p99_ms, 2),
         f"{row.errors:,}",
         row.statements_text(),
-        _cpu(row.cpu),
+        cpu_text(row.cpu),
         "-" if bare is None else bare.scenario.split()[0],
-        "-" if bare is None else _num(bare.rps, 0),
-        "-" if bare is None else _num(bare.p99_ms, 2),
+        "-" if bare is None else number(bare.rps, 0),
+        "-" if bare is None else number(bare.p99_ms, 2),
         "-" if row.ratio is None else f"{row.ratio:.3f}",
         row.target_text(),
     ]
@@ -170,12 +170,18 @@ def _cells(row: Row) -> list[str]:
 
 def table(rows: Sequence[Row]) -> str:
     """The rows as an aligned text table."""
-    cells = [list(HEADER)] + [_cells(row) for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(HEADER))]
+    return aligned(HEADER, RIGHT, [_cells(row) for row in rows])
+
+
+def aligned(header: Sequence[str], right: set[str], body: Sequence[Sequence[str]]) -> str:
+    """An aligned text table: the header, a rule, then the body's lines; the columns named in
+    `right` (numbers) are aligned right."""
+    cells = [list(header)] + [list(line) for line in body]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
     lines = []
     for n, line in enumerate(cells):
         parts = [
-            cell.rjust(width) if HEADER[i] in RIGHT else cell.ljust(width)
+            cell.rjust(width) if header[i] in right else cell.ljust(width)
             for i, (cell, width) in enumerate(zip(line, widths, strict=True))
         ]
         lines.append("  ".join(parts).rstrip())

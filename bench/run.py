@@ -55,6 +55,12 @@ from procs import (
     remove_tree,
 )
 from report import Row, Target, table, write_json
+from scaling import BARE_METHODS as SCALING_METHODS
+from scaling import DEFAULT_WORKERS as SCALING_WORKERS
+from scaling import LOOKUP as SCALING_LOOKUP
+from scaling import REGISTER as SCALING_REGISTER
+from scaling import is_scaling, measure_observe, parse_workers, print_section
+from scaling import summary as scaling_summary
 from security import (
     HASHES_PER_CREATE,
     VALIDATE_BODY,
@@ -187,6 +193,8 @@ class Settings:
     users_only: bool
     security_only: bool
     security_rate: float  # open-loop Get User rate of the security rows, requests/s
+    scaling_workers: tuple[int, ...]  # API process counts of the scaling section; () skips it
+    scaling_only: bool
     output: Path
     keep_temp: bool
 
@@ -274,6 +282,18 @@ def parse_args(argv: Sequence[str]) -> Settings:
         help="open-loop Get User rate of the security rows, requests/s (default 200)",
     )
     parser.add_argument(
+        "--scaling-workers",
+        default=",".join(map(str, SCALING_WORKERS)),
+        help="API process counts of the scaling section on PostgreSQL, ascending (default 1,2,4)",
+    )
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling section")
+    parser.add_argument(
+        "--scaling-only",
+        action="store_true",
+        help="only the scaling section: register and lookup on PostgreSQL with each --scaling-workers "
+        "count of API processes, and the bare app with as many",
+    )
+    parser.add_argument(
         "--output", type=Path, help="JSON results file (default bench/results/bench-<time>.json)"
     )
     parser.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (server logs)")
@@ -303,11 +323,20 @@ def parse_args(argv: Sequence[str]) -> Settings:
         parser.error(f"--ledger-entries: whole numbers separated by commas, not {steps_text!r}")
     if args.no_loyalty and args.loyalty_only:
         parser.error("--no-loyalty and --loyalty-only exclude each other")
-    if sum((args.users_only, args.loyalty_only, args.security_only)) > 1:
-        parser.error("--users-only, --loyalty-only and --security-only exclude each other")
+    if sum((args.users_only, args.loyalty_only, args.security_only, args.scaling_only)) > 1:
+        parser.error("--users-only, --loyalty-only, --security-only and --scaling-only exclude each other")
+    try:
+        scaling = parse_workers(args.scaling_workers)
+    except ValueError as exc:
+        parser.error(f"--scaling-workers: {exc}")
+    skip_scaling = args.no_scaling or "postgres" not in engines
+    if args.scaling_only and skip_scaling:
+        parser.error("--scaling-only measures PostgreSQL: not with --no-scaling; --engines must name it")
+    if skip_scaling or args.users_only or args.loyalty_only or args.security_only:
+        scaling = ()
     if args.security_rate <= 0:
         parser.error("need --security-rate > 0")
-    if args.no_loyalty or args.users_only or args.security_only:
+    if args.no_loyalty or args.users_only or args.security_only or args.scaling_only:
         steps = ()
     elif not 1 <= loyalty_customers <= 10_000_000 or not steps:
         parser.error("need --loyalty-customers from 1 to 10,000,000 and at least one --ledger-entries")
@@ -315,7 +344,7 @@ def parse_args(argv: Sequence[str]) -> Settings:
         parser.error(
             "--ledger-entries must ascend, each at least --loyalty-customers (a registration entry each)"
         )
-    if args.loyalty_only or args.users_only or args.security_only:
+    if args.loyalty_only or args.users_only or args.security_only or args.scaling_only:
         search = 0
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Settings(
@@ -335,6 +364,8 @@ def parse_args(argv: Sequence[str]) -> Settings:
         users_only=args.users_only,
         security_only=args.security_only,
         security_rate=args.security_rate,
+        scaling_workers=scaling,
+        scaling_only=args.scaling_only,
         output=args.output or RESULTS / f"bench-{stamp}.json",
         keep_temp=args.keep_temp,
     )
@@ -689,14 +720,16 @@ class Bench:
 
     def run_bare(self) -> None:
         """The bare app at every process count an engine (or search) is served with, for each
-        method and load shape."""
+        method and load shape; at the scaling section's other counts, the methods and the one
+        closed-loop load that section compares with."""
         s = self.settings
-        counts = {self.processes[engine] for engine in s.engines}
+        counts = set() if s.scaling_only else {self.processes[engine] for engine in s.engines}
         loads = {s.connections}
         if s.search_customers:
             counts.add(self.processes["sqlite"])
             loads.add(1)
-        for processes in sorted(counts):
+        for processes in sorted(counts | set(s.scaling_workers)):
+            full = processes in counts
             log(f"bare FastAPI app (uvicorn, uvloop, httptools, {processes} process(es))")
             at = Served(self.procs.start_bare(processes), "bare", processes)
             ping = self._paths_file("bare", ["/ping"])
@@ -706,9 +739,9 @@ class Bench:
                 "PUT": ("update.lua", {"BENCH_PATHS_FILE": str(ping)}),
             }
             bodies = {"GET": None, "POST": register_body("919800000000"), "PUT": update_body("Tom")}
-            for method in METHODS:
+            for method in METHODS if full else SCALING_METHODS:
                 script, env = scripts[method]
-                for conns in sorted(loads, reverse=True):
+                for conns in sorted(loads if full else {s.connections}, reverse=True):
                     measure = functools.partial(
                         self.closed,
                         at,
@@ -720,8 +753,9 @@ class Bench:
                     )
                     row = self._spread_bare(measure)
                     self.bare[(processes, method, row.load)] = row
-                row = self.opened(at, f"{method} /ping", [Call(method, "/ping", bodies[method])])
-                self.bare[(processes, method, row.load)] = row
+                if full:
+                    row = self.opened(at, f"{method} /ping", [Call(method, "/ping", bodies[method])])
+                    self.bare[(processes, method, row.load)] = row
             self.procs.stop_server(at.server)
 
     def run_engine(self, engine: str) -> None:
@@ -734,6 +768,17 @@ class Bench:
             url, root, stop_db = self.procs.start_postgres(durable=True)
             self.database_pid = postmaster_pid(root)
             log(f"started a durable throwaway PostgreSQL server (tests/pg.py) in {root}")
+        try:
+            if not self.settings.scaling_only:
+                self._engine_rows(engine, url)
+            if engine == "postgres" and self.settings.scaling_workers:
+                self.run_scaling(url)
+        finally:
+            stop_db()
+            self.database_pid = None
+
+    def _engine_rows(self, engine: str, url: str) -> None:
+        """The rows of one engine with Patron's own process count (or --workers)."""
         processes = self.processes[engine]
         log(f"{engine}: creating an org; starting `patron run` ({processes} API process(es))")
         creds = self.procs.create_org(url, f"bench-{engine}")
@@ -759,14 +804,54 @@ class Bench:
             self._security(at, auth, url)
         finally:
             self.procs.stop_server(server)
-            stop_db()
-            self.database_pid = None
 
-    def _register(self, at: Served, auth: str) -> None:
+    def run_scaling(self, url: str) -> None:
+        """Issue 14: register, then lookup over the customers it stored, with each
+        --scaling-workers count of API processes (PATRON_WORKERS) on this PostgreSQL server.
+        Each count has an org of its own, so each starts from the same empty org and
+        lua/register.lua's mobiles stay new (an identifier is unique within an org)."""
+        if self.settings.scaling_only:
+            self._prime_scaling(url)
+        rows = []
+        for processes in self.settings.scaling_workers:
+            creds = self.procs.create_org(url, f"bench-scaling-x{processes}")
+            self.procs.analyze_postgres(url)  # every count starts with the statistics of the data so far
+            log(f"scaling: `patron run` with PATRON_WORKERS={processes} on PostgreSQL")
+            server = self.procs.start_patron(f"patron-scaling-x{processes}", url, processes)
+            at = Served(server, "postgres", processes)
+            auth = creds.basic_auth()
+            try:
+                rows.append(self._register(at, auth, SCALING_REGISTER))
+                keys = customer_keys(server, auth, LOOKUP_KEYS)
+                self.procs.analyze_postgres(url)
+                lookups = [lookup_path(mobile) for _, mobile in keys]
+                rows.append(self._lookup(at, auth, lookups, SCALING_LOOKUP))
+            finally:
+                self.procs.stop_server(server)
+        for row in rows:
+            row.target = None  # issue 7's targets are judged on the engine's own rows
+        observe = measure_observe()
+        log(f"the request metric: {observe['multiprocess_us']:.2f} µs an observation (multi-process mode)")
+        self.extra["scaling"] = scaling_summary(rows, observe)
+
+    def _prime_scaling(self, url: str) -> None:
+        """With --scaling-only the server is new: register LOOKUP_KEYS customers in an org of
+        their own, untimed, and ANALYZE, so the first count does not meet empty tables without
+        statistics (autovacuum's first passes, plans made for no rows) while the others meet
+        the data before them; a full run has done the engine's rows there first."""
+        creds = self.procs.create_org(url, "bench-scaling-prime")
+        server = self.procs.start_patron("patron-scaling-prime", url, self.settings.workers)
+        try:
+            log(f"scaling: priming the new database with {LOOKUP_KEYS:,} customers, untimed")
+            customer_keys(server, creds.basic_auth(), LOOKUP_KEYS)
+        finally:
+            self.procs.stop_server(server)
+
+    def _register(self, at: Served, auth: str, scenario: str = "register") -> Row:
         probes = [Call("POST", "/v2/customers", register_body(spare_mobile(9, n))) for n in range(PROBES)]
-        self.closed(
+        return self.closed(
             at,
-            "register",
+            scenario,
             "register.lua",
             {"BENCH_AUTH": auth, "BENCH_RUN": "1"},
             warm_env={"BENCH_AUTH": auth, "BENCH_RUN": "0"},
@@ -777,13 +862,18 @@ class Bench:
     def _reads(self, at: Served, auth: str, keys: Sequence[tuple[int, str]]) -> None:
         lookups = [lookup_path(mobile) for _, mobile in keys]
         details = [details_path(customer_id) for customer_id, _ in keys]
-        env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(f"lookup-{at.engine}", lookups))}
+        self._lookup(at, auth, lookups)
         probes = [Call("GET", path) for path in lookups[:PROBES]]
-        self.closed(at, "lookup", "paths.lua", env, probes=probes, auth=auth)
         self.opened(at, "lookup open", [Call("GET", path) for path in lookups], auth=auth, probes=probes)
         env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(f"details-{at.engine}", details))}
         probes = [Call("GET", path) for path in details[:PROBES]]
         self.closed(at, "details", "paths.lua", env, probes=probes, auth=auth)
+
+    def _lookup(self, at: Served, auth: str, lookups: Sequence[str], scenario: str = "lookup") -> Row:
+        name = f"lookup-{at.engine}-x{at.processes}"
+        env = {"BENCH_AUTH": auth, "BENCH_PATHS_FILE": str(self._paths_file(name, lookups))}
+        probes = [Call("GET", path) for path in lookups[:PROBES]]
+        return self.closed(at, scenario, "paths.lua", env, probes=probes, auth=auth)
 
     def _update(self, at: Served, auth: str, customer_ids: Sequence[int]) -> None:
         paths = [update_path(customer_id) for customer_id in customer_ids]
@@ -1493,7 +1583,7 @@ def main(argv: Sequence[str]) -> int:
             if not settings.security_only:  # the security rows compare with raw argon2id
                 bench.run_bare()
             if not settings.loyalty_only:
-                for engine in settings.engines:
+                for engine in ("postgres",) if settings.scaling_only else settings.engines:
                     bench.run_engine(engine)
             if settings.search_customers:
                 bench.run_search()
@@ -1532,6 +1622,8 @@ def main(argv: Sequence[str]) -> int:
             "users_only": settings.users_only,
             "security_only": settings.security_only,
             "security_rate": settings.security_rate,
+            "scaling_workers": list(settings.scaling_workers),
+            "scaling_only": settings.scaling_only,
             "probes_per_scenario": PROBES,
             "postgres_durable": True,
         },
@@ -1565,7 +1657,7 @@ def print_report(bench: Bench) -> None:
     )
     print("bare = the bare app's figure for the same method, load and processes; ratio = req/s / bare req/s.")
     print()
-    print(table(bench.rows))
+    print(table([row for row in bench.rows if not is_scaling(row)]))
     if s.connections != TARGET_CONNECTIONS or s.rate != TARGET_RATE:
         print(
             f"\ntargets are stated for c={TARGET_CONNECTIONS} and {TARGET_RATE:,.0f}/s offered: "
@@ -1575,7 +1667,7 @@ def print_report(bench: Bench) -> None:
     if notes:
         print()
         for row, note in notes:
-            print(f"note: {row.engine} {row.scenario} {row.load}: {note}")
+            print(f"note: {row.engine} {row.scenario} {row.load} x{row.processes}: {note}")
     load = bench.extra.get("search_load")
     if load:
         print()
@@ -1605,6 +1697,8 @@ def print_report(bench: Bench) -> None:
         print_per_core(users)
     print_security(bench)
     print_loyalty(bench)
+    scaling = bench.extra.get("scaling")
+    print_section([row for row in bench.rows if is_scaling(row)], scaling and scaling["metrics_observe"])
 
 
 def print_security(bench: Bench) -> None:
