@@ -135,6 +135,17 @@ MESSAGES: dict[int, str] = {
     2183: "The image has more than {x} pixels (a possible decompression bomb); it is refused.",
     2184: "Send the image as the multipart/form-data field file.",
     2185: "No image with this handle.",
+    # Merge undo (customers/merge_undo.py, docs/merges.md): 2200-2209.
+    2200: "No merge {x} in this org.",
+    2201: "Merge {x} is undone already.",
+    2202: "The merge is older than the {x} days this org allows for an undo (mergeUndoDays).",
+    2203: "The merge's change set was erased with a customer's personal data; it cannot be undone.",
+    2204: "Customer {x} was merged into another customer since; undo that merge first.",
+    2205: "Nothing of the registration can be split off: {x}",
+    2206: (
+        "The survivor's balance in program {x} is below zero after the undo: points it spent"
+        " since the merge were earned by entries that went back."
+    ),
     8007: "Unable to update. The identifier is already registered in the same source.",
     8008: "The new identifier already exists in the same source.",
     8009: "Unable to identify the customer. Customer id is invalid.",

@@ -4,6 +4,7 @@ explicitly, and its preview writes nothing. Both engines."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -12,9 +13,12 @@ import httpx
 from patron.customers.erasure import erase
 from patron.db.base import utcnow
 from tests.api.test_identifiers import WECHAT, card, change, details, register
-from tests.conftest import Harness, OrgClient
+from tests.conftest import CONFIG, Harness, OrgClient, make_org
+from tests.engagement.test_coupons import WELCOME, issued
 from tests.loyalty.support import loyalty_org, purchase
 from tests.support import codes, email, history, mobile, outbox, register_body, rows, token
+from tests.users.seed004 import request_of
+from tests.users.test_profile import new_user
 
 # Every table a merge writes, or could: a preview must leave each as it was.
 TABLES = (
@@ -49,6 +53,65 @@ async def change_requests(client: OrgClient, cid: int) -> list[dict[str, Any]]:
     r = await client.get(f"/v2/customers/{cid}/changeRequest", params={"changeType": "MERGE"})
     assert r.status_code == 200, r.text
     return list(r.json()["data"])
+
+
+# An org with the user namespace's source and a coupon series: customers with coupons,
+# subscriptions and user-namespace records.
+PERSON_CONFIG = {**CONFIG, "sources": {**CONFIG["sources"], "WEBSITE": []}, "couponSeries": [WELCOME]}
+
+
+async def person_org(harness: Harness) -> OrgClient:
+    return await make_org(harness, copy.deepcopy(PERSON_CONFIG))
+
+
+async def subscribe(client: OrgClient, cid: int, *entries: tuple[str, str, str, str]) -> None:
+    """Set subscriptions: (source, channel, priority, OPTIN | OPTOUT) each."""
+    body = {
+        "subscriptions": [
+            {"sourceName": source, "channel": channel, "priority": priority, "type": status}
+            for source, channel, priority, status in entries
+        ]
+    }
+    r = await client.post(f"/v2/customers/{cid}/subscriptions", json=body)
+    assert r.status_code == 200, r.text
+
+
+async def held(client: OrgClient, cid: int) -> dict[str, list[Any]]:
+    """The coupons, subscriptions and user-namespace records a customer holds."""
+    db, o = client.harness.app.state.db, client.org_id
+    coupons = await rows(
+        db, "SELECT coupon_id FROM coupon WHERE org_id = :o AND customer_id = :c", o=o, c=cid
+    )
+    subscriptions = await rows(
+        db,
+        "SELECT source, account_id, channel, priority FROM customer_subscription"
+        " WHERE org_id = :o AND customer_id = :c",
+        o=o,
+        c=cid,
+    )
+    records = await rows(
+        db, "SELECT record_id, kind FROM user_record WHERE org_id = :o AND customer_id = :c", o=o, c=cid
+    )
+    return {
+        "coupons": sorted(int(r.coupon_id) for r in coupons),
+        "subscriptions": sorted(f"{r.source} {r.account_id} {r.channel} {r.priority}" for r in subscriptions),
+        "userRecords": sorted((int(r.record_id), r.kind) for r in records),
+    }
+
+
+async def person_and_survivor(client: OrgClient) -> tuple[int, int]:
+    """A user (WEBSITE profile, the seed's records) with a coupon and two opt-outs, and a v2
+    customer holding a preferences record and one opt-out of the same key."""
+    victim = await new_user(client)
+    survivor = await register(client)
+    await issued(client, victim)
+    await subscribe(
+        client, victim, ("WEBSITE", "EMAIL", "TRANS", "OPTOUT"), ("INSTORE", "SMS", "BULK", "OPTOUT")
+    )
+    await subscribe(client, survivor, ("INSTORE", "SMS", "BULK", "OPTOUT"))
+    r = await client.put(f"/user/preferences/{survivor}", json=request_of("Update User Preferences"))
+    assert r.status_code == 200 and r.json()["result"]["code"] == "0000", r.text
+    return victim, survivor
 
 
 async def wechat_customer(client: OrgClient, **kwargs: Any) -> int:
@@ -346,12 +409,49 @@ async def test_the_change_set_lists_the_cards_enrollments_entries_and_bills_that
         staying_bills,
     )
     assert stayed["groupMemberships"] == stayed["coupons"] == stayed["userRecords"] == []
+    assert moved["coupons"] == moved["subscriptions"] == moved["userRecords"] == []
     assert change_set["survivorBefore"]["extendedFields"] == {"city": "Pune"}
     assert change_set["victimBefore"]["extendedFields"] == {"gender": "Female"}
     # The ledger and the bills are where the change set says.
     assert await ledger_ids(client, survivor, 2020) == moving_entries
     assert await bill_ids(client, survivor, 2020) == moving_bills
     assert await ledger_ids(client, victim, 1016) == staying_entries
+
+
+async def test_coupons_subscriptions_and_user_records_follow_the_person_unless_the_survivor_holds_their_key(
+    harness: Harness,
+) -> None:
+    client = await person_org(harness)
+    victim, survivor = await person_and_survivor(client)
+    before = await held(client, victim)
+    survivor_before = await held(client, survivor)
+    preferences = [i for i, kind in before["userRecords"] if kind == "preferences"]
+    assert before["coupons"] and len(before["userRecords"]) > 2 and preferences
+
+    r = await merge(client, survivor, victim)
+    assert r.status_code == 200, r.text
+    moved, stayed = r.json()["changeSet"]["moved"], r.json()["changeSet"]["stayed"]
+    assert moved["coupons"] == before["coupons"] and stayed["coupons"] == []
+    # The survivor had an INSTORE SMS BULK entry already: the victim's stays with it.
+    assert moved["subscriptions"] == ["WEBSITE  EMAIL TRANS"]
+    assert stayed["subscriptions"] == ["INSTORE  SMS BULK"]
+    # Preferences are one per customer, and the survivor has them; the survivor's first
+    # user-namespace write gave it a primary phone record (its mobile), so the victim's
+    # primary phone stays too.
+    assert {kind for _, kind in survivor_before["userRecords"]} == {"preferences", "phone"}
+    clashing = sorted(i for i, kind in before["userRecords"] if kind in ("preferences", "phone"))
+    assert stayed["userRecords"] == clashing
+    assert moved["userRecords"] == sorted(i for i, _ in before["userRecords"] if i not in clashing)
+    # The rows are where the change set says.
+    after = await held(client, survivor)
+    assert after["coupons"] == moved["coupons"]
+    assert after["subscriptions"] == sorted(survivor_before["subscriptions"] + moved["subscriptions"])
+    assert {i for i, _ in after["userRecords"]} == {i for i, _ in survivor_before["userRecords"]} | set(
+        moved["userRecords"]
+    )
+    left = await held(client, victim)
+    assert (left["coupons"], left["subscriptions"]) == ([], stayed["subscriptions"])
+    assert [i for i, _ in left["userRecords"]] == clashing
 
 
 async def test_the_merges_list_pages_newest_first_and_refuses_unknown_ids(client: OrgClient) -> None:
@@ -402,3 +502,10 @@ async def test_the_users_history_shows_the_merge_id(client: OrgClient) -> None:
     assert r.status_code == 200, r.text
     shown = [json.loads(i["new_data"]) for i in r.json()["history"] if i["new_data"]]
     assert {"mergeId": str(merge_id)} in shown
+
+
+def test_the_merge_knows_every_record_kind_kept_once_per_customer() -> None:
+    from patron.customers.repository import SINGLE_RECORD_KINDS
+    from patron.users.service import SINGLE_KINDS
+
+    assert SINGLE_RECORD_KINDS == SINGLE_KINDS

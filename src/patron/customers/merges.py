@@ -77,6 +77,9 @@ def customers_change_set(
             "enrollments": moved.programs,
             "ledgerEntries": moved.ledger_entries,
             "bills": moved.bills,
+            "coupons": moved.coupons,
+            "subscriptions": moved.subscriptions,
+            "userRecords": moved.user_records,
         },
         "stayed": {
             kind: stayed.get(kind, [])
@@ -103,12 +106,15 @@ def registration_change_set(
     custom: dict[str, Any],
     extended: dict[str, Any],
     *,
+    loyalty_type: str,
     survivor_before: CustomerCore,
 ) -> dict[str, Any]:
-    """The change set of a registration merge: what the registration added to the survivor."""
+    """The change set of a registration merge: what the registration added to the survivor
+    (and the loyalty type it asked for, which an undo gives the customer it splits off)."""
     profiles = list(profiles)
     return {
         "added": {
+            "loyaltyType": loyalty_type,
             "profiles": _profiles((p.source, p.account_id) for p in profiles),
             "identifiers": _identifiers(_identifier_keys(i for p in profiles for i in p.identifiers)),
             "cards": _cards((c.card_id, c.card_number) for c in cards),

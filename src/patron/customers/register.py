@@ -384,7 +384,13 @@ async def _merge_into(
     )
     await repo.update_customer(ctx.org_id, core)
     change_set = merges.registration_change_set(
-        views, cards, enrollments, new_custom, new_extended, survivor_before=core_of(before)
+        views,
+        cards,
+        enrollments,
+        new_custom,
+        new_extended,
+        loyalty_type=cmd.loyalty_type,
+        survivor_before=core_of(before),
     )
     merge_id = await merges.record(
         uow,

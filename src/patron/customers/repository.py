@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -238,6 +238,42 @@ _MOVE_BILLS = Q(
     "UPDATE loyalty_bill SET customer_id = :survivor WHERE org_id = :org_id"
     " AND customer_id = :victim AND program_id NOT IN (:held*) RETURNING bill_id"
 )
+# What belongs to the person follows them (docs/merges.md): coupons, the opt-ins of the
+# source accounts that moved, and user-namespace records. A row whose key the survivor
+# already holds stays with the victim: a subscription of the same source account, channel
+# and priority, a record of a kind kept once per customer, a primary record of a kind the
+# survivor has a primary of.
+_MOVE_COUPONS = Q(
+    "UPDATE coupon SET customer_id = :survivor WHERE org_id = :org_id AND customer_id = :victim"
+    " RETURNING coupon_id"
+)
+_MOVE_SUBSCRIPTIONS = Q(
+    "UPDATE customer_subscription SET customer_id = :survivor WHERE org_id = :org_id"
+    " AND customer_id = :victim AND NOT EXISTS (SELECT 1 FROM customer_subscription s"
+    " WHERE s.org_id = :org_id AND s.customer_id = :survivor AND s.source = customer_subscription.source"
+    " AND s.account_id = customer_subscription.account_id AND s.channel = customer_subscription.channel"
+    " AND s.priority = customer_subscription.priority)"
+    " RETURNING source, account_id, channel, priority"
+)
+_MOVE_USER_RECORDS = Q(
+    "UPDATE user_record SET customer_id = :survivor WHERE org_id = :org_id AND customer_id = :victim"
+    " AND NOT EXISTS (SELECT 1 FROM user_record r WHERE r.org_id = :org_id AND r.customer_id = :survivor"
+    " AND r.kind = user_record.kind AND (r.kind IN (:single_kinds*)"
+    " OR (r.is_primary = :yes AND user_record.is_primary = :yes)))"
+    " RETURNING record_id"
+)
+# User-namespace record kinds a customer holds once (users/service.py SINGLE_KINDS).
+SINGLE_RECORD_KINDS = (
+    "personal_info",
+    "address",
+    "preferences",
+    "terms_conditions",
+    "geo_coordinates",
+    "custom_field",
+    "notation",
+    "security",
+    "two_factor",
+)
 # Search reads the term index in its own order and stops early: the first `:scan` entries
 # of the prefix's range give the page (customers in order of their first matching term)
 # and the total (exact below the scan, else a lower bound).
@@ -307,6 +343,10 @@ class MovedRows:
     programs: list[int]
     ledger_entries: list[int]
     bills: list[int]
+    coupons: list[int] = field(default_factory=list)
+    # "source account channel priority", as the change set writes them.
+    subscriptions: list[str] = field(default_factory=list)
+    user_records: list[int] = field(default_factory=list)
 
 
 def _core(r: Row) -> CustomerCore:
@@ -751,8 +791,9 @@ class CustomerRepository:
     async def move_customer_rows(
         self, org_id: int, victim_id: int, survivor_id: int, survivor_programs: set[int]
     ) -> MovedRows:
-        """Give the victim's profiles, identifiers, cards and enrollments (of programs the
-        survivor lacks, with their ledger entries and bills) to the survivor; what moved."""
+        """Give the victim's profiles, identifiers, cards, enrollments (of programs the
+        survivor lacks, with their ledger entries and bills), coupons, subscriptions and
+        user-namespace records (those whose key the survivor lacks) to the survivor; what moved."""
         tx = self.tx
         keys = {"org_id": org_id, "victim": victim_id, "survivor": survivor_id}
         held = sorted(survivor_programs)
@@ -762,6 +803,9 @@ class CustomerRepository:
         enrollments = await tx.all(_MOVE_ENROLLMENTS, **keys, held=held)
         entries = await tx.all(_MOVE_LEDGER, **keys, held=held)
         bills = await tx.all(_MOVE_BILLS, **keys, held=held)
+        coupons = await tx.all(_MOVE_COUPONS, **keys)
+        subscriptions = await tx.all(_MOVE_SUBSCRIPTIONS, **keys)
+        records = await tx.all(_MOVE_USER_RECORDS, **keys, single_kinds=list(SINGLE_RECORD_KINDS), yes=True)
         await tx.run(_DELETE_TERMS, org_id=org_id, customer_id=victim_id)
         return MovedRows(
             profiles=sorted((r[0], r[1]) for r in profiles),
@@ -770,6 +814,9 @@ class CustomerRepository:
             programs=sorted(int(r[0]) for r in enrollments),
             ledger_entries=sorted(int(r[0]) for r in entries),
             bills=sorted(int(r[0]) for r in bills),
+            coupons=sorted(int(r[0]) for r in coupons),
+            subscriptions=sorted(f"{r[0]} {r[1]} {r[2]} {r[3]}" for r in subscriptions),
+            user_records=sorted(int(r[0]) for r in records),
         )
 
 

@@ -74,8 +74,12 @@ async def _insert(
     comments: str,
     now: datetime,
     merge_id: int | None = None,
+    undo: bool = False,
 ) -> int:
     request_id = await uow.tx.id("change_request")
+    changes: dict[str, Any] = {"add": _items(adds), "remove": _items(removes)}
+    if undo:
+        changes["undo"] = True
     touched = [t for t, _ in adds] + [t for t, _ in removes]
     await uow.change_requests.add(
         [
@@ -88,7 +92,7 @@ async def _insert(
                 "status": status,
                 "source": where[0],
                 "account_id": where[1],
-                "changes": {"add": _items(adds), "remove": _items(removes)},
+                "changes": changes,
                 "command": command,
                 "merged_customer_id": merged_customer_id,
                 "merge_id": merge_id,
@@ -116,9 +120,11 @@ async def applied(
     now: datetime,
     merged_customer_id: int | None = None,
     merge_id: int | None = None,
+    undo: bool = False,
 ) -> int:
     """Record a change that took effect at once (APPROVED); `merge_id` for one that combined
-    records (a registration merge, 8050, a changeIdentifier merge, 8051, or an explicit one)."""
+    records (a registration merge, 8050, a changeIdentifier merge, 8051, or an explicit one)
+    or, with `undo`, that undid such a merge (a MERGE entry marked `undo`)."""
     touched = [t for t, _ in adds] + [t for t, _ in removes]
     return await _insert(
         uow,
@@ -134,6 +140,7 @@ async def applied(
         comments=auto_comment(ctx),
         now=now,
         merge_id=merge_id,
+        undo=undo,
     )
 
 

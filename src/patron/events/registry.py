@@ -18,6 +18,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from patron.customers.merge_events import CustomersMergeReverted, reverted_envelope
 from patron.engagement.subscription_events import CustomerSubscriptionChanged, subscription_envelope
 from patron.events.domain import CustomerAdded, CustomerUpdated, DomainEvent
 from patron.events.payloads import envelope
@@ -140,6 +141,13 @@ REGISTRY: Mapping[str, EventSpec] = _registry(
         subscription_envelope,
         "POST /v2/customers/{customerId}/subscriptions (Update Subscription Details) changes a status;"
         " one event per changed channel, priority and source account",
+    ),
+    EventSpec(
+        "customersMergeReverted",
+        CustomersMergeReverted,
+        reverted_envelope,
+        "POST /v2/customers/merge/{mergeId}/undo (ours) undoes a merge: both customers' ids, the"
+        " merge's id (beside customerUpdated on both, or customerAdded for a registration merge's split)",
     ),
 )
 EVENT_NAMES: tuple[str, ...] = tuple(REGISTRY)

@@ -238,6 +238,9 @@ class OrgConfig(_ConfigModel):
     identifier_change_approval: bool = False
     retro_max_age_days: StrictInt = Field(default=30, ge=0, le=3650)
     retro_auto_approve: bool = False
+    # How long a merge may be undone (POST /v2/customers/merge/{mergeId}/undo,
+    # docs/merges.md), in days from the merge; 0 turns undo off.
+    merge_undo_days: StrictInt = Field(default=30, ge=0, le=3650)
     # Largest customer image Set Customer Image accepts, in bytes (engagement/images.py):
     # 5 MiB unless the org says otherwise, never above 20 MiB (a decoded image is held in
     # memory while its metadata is stripped).

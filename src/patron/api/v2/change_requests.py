@@ -82,7 +82,8 @@ class ChangeItems(Out):
 
 class ChangeRequestItem(Out):
     """An identifier change request (003:L3349-3402), and ours: source, accountId, mergedCustomerId,
-    mergeId (the merge of a MERGE entry: GET /v2/customers/{id}/merges)."""
+    mergeId (the merge of a MERGE entry: GET /v2/customers/{id}/merges), undo (a MERGE entry
+    that undid that merge)."""
 
     id: int
     status: Literal["PENDING", "APPROVED", "REJECTED"]
@@ -100,6 +101,9 @@ class ChangeRequestItem(Out):
     account_id: str
     merged_customer_id: int | None
     merge_id: int | None
+    undo: bool = Field(
+        description="True on the MERGE entry of an undo (POST /v2/customers/merge/{mergeId}/undo)."
+    )
 
 
 class ChangeRequestPage(Out):
@@ -228,6 +232,7 @@ def changes_json(page: cr.ChangePage, tz: str) -> dict[str, Any]:
                 "accountId": c.account_id,
                 "mergedCustomerId": c.merged_customer_id,
                 "mergeId": c.merge_id,
+                "undo": bool(c.changes.get("undo", False)),
             }
             for c in page.items
         ],
