@@ -3,7 +3,7 @@
 For each engine: a fresh database with one org, a JSON-lines file of N new customers
 (mobile and email, every third an externalId, extended and custom fields, one INSTORE
 profile), then `patron import customers` as a child process (its own summary gives the
-seconds; os.wait4 its peak RSS). Then every row the import wrote (customer, profiles,
+seconds; /proc its peak RSS and its planning process's). Then every row the import wrote (customer, profiles,
 identifiers, history, search terms, outbox events, and whatever else it wrote for the org)
 is read back into memory, the tables are emptied, and the rows are written again raw:
 PostgreSQL by COPY (asyncpg's copy_records_to_table, one per table), SQLite by executemany
@@ -105,19 +105,47 @@ def patron(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def run_import(env: dict[str, str], org: int, path: Path, batch: int) -> tuple[dict[str, Any], int]:
-    """The import as a child process: its JSON summary and its peak RSS in KiB."""
+def _peak_kib(pid: int) -> int:
+    """A process's peak resident set since its exec (VmHWM), 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return found
+
+
+def run_import(env: dict[str, str], org: int, path: Path, batch: int) -> tuple[dict[str, Any], int, int]:
+    """The import as a child process: its JSON summary, its peak RSS and its planning
+    process's, in KiB. Each is read from /proc while they run (VmHWM, the peak since exec):
+    the rusage of a child counts the memory of the process it was forked from, before exec,
+    which here is this benchmark holding a whole load of rows."""
     argv = [sys.executable, "-m", "patron.cli", "import", "customers", "--org", str(org), str(path)]
     argv += ["--json", "--no-progress", "--batch-size", str(batch)]
+    peak = planner = 0
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+        while child.poll() is None:
+            peak = max(peak, _peak_kib(child.pid))
+            for grandchild in _children(child.pid):
+                planner = max(planner, _peak_kib(grandchild))
+            time.sleep(0.2)
         out.seek(0)
         err.seek(0)
         if child.returncode != 0:
             raise SystemExit(f"the import failed: {err.read().decode()[-2000:]}")
-        return json.loads(out.read()), int(usage.ru_maxrss)
+        return json.loads(out.read()), peak, planner
 
 
 # SQLite ------------------------------------------------------------------------------------
@@ -216,7 +244,7 @@ def bench_engine(engine: str, work: Path, file: Path, customers: int, batch: int
         if engine == "sqlite":
             shutil.copy(sqlite_path(url), empty)
         log(f"{engine}: importing {customers:,} customers")
-        summary, rss = run_import(env, org_id, file, batch)
+        summary, rss, planner_rss = run_import(env, org_id, file, batch)
         log(f"{engine}: {summary['imported']:,} imported in {summary['seconds']:.1f} s; now the raw insert")
         if engine == "sqlite":
             rows = sqlite_rows(sqlite_path(url), org_id)
@@ -234,6 +262,7 @@ def bench_engine(engine: str, work: Path, file: Path, customers: int, batch: int
             "raw_seconds": raw,
             "ratio": raw / summary["seconds"],
             "peak_rss_mib": rss / 1024,
+            "planner_peak_rss_mib": planner_rss / 1024,
             "refused": summary["refused"],
         }
     finally:
@@ -264,7 +293,7 @@ def main() -> None:
     kind = {"sqlite": "executemany", "postgresql": "COPY"}
     print(
         "| engine | customers | rows | import s | import customers/s | raw | raw s | ratio | target"
-        " | peak RSS MiB |"
+        " | peak RSS MiB (import, planning) |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
@@ -272,7 +301,7 @@ def main() -> None:
         print(
             f"| {r['engine']} | {r['customers']:,} | {r['rows']:,} | {r['import_seconds']:.1f} |"
             f" {r['customers'] / r['import_seconds']:,.0f} | {kind[r['engine']]} | {r['raw_seconds']:.2f} |"
-            f" {r['ratio']:.2f} | >= 0.3: {met} | {r['peak_rss_mib']:.0f} |"
+            f" {r['ratio']:.2f} | >= 0.3: {met} | {r['peak_rss_mib']:.0f}, {r['planner_peak_rss_mib']:.0f} |"
         )
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))

@@ -123,6 +123,19 @@ def verdict(dialect: str, statement: str) -> tuple[str, ...]:
     return found
 
 
+# A bulk load (db/tx.py `PgTx.copy`): each row carries its org_id, like INSERT ... VALUES.
+COPY = re.compile(r"^COPY (\w+) \(([^)]*)\) FROM STDIN\b", re.IGNORECASE)
+
+
+def _copy_problems(copy: re.Match[str]) -> list[str]:
+    table, columns = copy.group(1), [c.strip() for c in copy.group(2).split(",")]
+    if table not in ORG_TABLES:
+        return [f"COPY into {table}, which the models do not know as an org table"]
+    if "org_id" not in columns:
+        return [f"COPY into {table} without its org_id"]
+    return []
+
+
 def problems(dialect: str, statement: str) -> list[str]:
     if normalise(statement) in CROSS_ORG:
         return []
@@ -136,6 +149,10 @@ def problems(dialect: str, statement: str) -> list[str]:
     found: list[str] = []
     for piece in pieces:
         if _CONTROL.match(piece):
+            continue
+        copy = COPY.match(piece)
+        if copy is not None:
+            found.extend(_copy_problems(copy))
             continue
         text = _EXPLAIN.sub("", piece)
         try:

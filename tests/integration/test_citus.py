@@ -13,7 +13,9 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from patron.db.base import Base
-from tests import citus
+from patron.db.tx import Table
+from patron.db.uow import UnitOfWork
+from tests import citus, orgscope
 from tests.citus import MULTI_SHARD, REFERENCE, citus_ddl, schema_problems, shape
 from tests.conftest import OrgClient, make_org
 from tests.support import register_body, rows
@@ -169,3 +171,32 @@ async def test_a_cross_org_statement_through_the_app_is_caught(
     )
     assert len(same) == 1
     assert multi_shard_queries == []
+
+
+def test_a_copy_into_an_org_table_carries_its_org_and_anything_else_is_caught() -> None:
+    copy = "COPY customer_identifier (org_id, customer_id, id_type, value) FROM STDIN (FORMAT binary)"
+    assert orgscope.verdict("postgresql", copy) == ()
+    assert shape("postgresql", copy).problems == ()
+    no_org = "COPY customer_identifier (customer_id, id_type, value) FROM STDIN (FORMAT binary)"
+    assert orgscope.verdict("postgresql", no_org) == ("COPY into customer_identifier without its org_id",)
+    unknown = "COPY somewhere (org_id) FROM STDIN (FORMAT binary)"
+    assert orgscope.verdict("postgresql", unknown)
+
+
+async def test_a_copy_of_two_orgs_rows_is_refused_before_anything_is_sent(client: OrgClient) -> None:
+    """PgTx.copy enforces one org per COPY at run time (Citus routes rows by org_id)."""
+    if client.harness.engine != "postgresql":
+        pytest.skip("SQLite has no COPY: Tx.copy is an insert there")
+    other = await make_org(client.harness)
+    db = client.harness.app.state.db
+    table = Table("search_term", (("org_id", "bigint"), ("term", "text"), ("customer_id", "bigint")))
+    rows_of_two = [
+        {"org_id": client.org_id, "term": "a", "customer_id": 1},
+        {"org_id": other.org_id, "term": "b", "customer_id": 2},
+    ]
+
+    async def copy(uow: UnitOfWork) -> None:
+        await uow.tx.copy(table, rows_of_two)
+
+    with pytest.raises(ValueError, match="one org's rows"):
+        await db.write(copy)

@@ -13,9 +13,18 @@ Writes go through the API's own services, with the signed-in till as the actor:
                                                   pending-deletion label, as v2 and Delete User do
     POST /console/customers/{id}/goodwill         Request goodwill points (request_goodwill)
     POST /console/customers/{id}/goodwill/{rid}   Approve or reject a goodwill request
+    POST /console/customers/{id}/merges/{mid}/undo
+                                                  Undo Customer Merge (undo_merge), the merge's
+                                                  id typed as confirmation; the page answers
+                                                  with what went back and what stayed
 
-Each answers 303 back to the page with `?done=<key>` (the text is chosen here, never echoed),
-or the page again with the error beside its field (4xx), nothing written.
+The merges section (console/customer_merges.py) lists the merges the customer took part in;
+a merged-away customer's page is that section with a link to the survivor.
+
+The others answer 303 back to the page with `?done=<key>` (the text is chosen here, never
+echoed); the undo answers the page itself (200) with its result, which is stored nowhere to
+redirect to. A refusal is the page again with the error beside its field (4xx), nothing
+written.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from starlette.datastructures import URL
 from starlette.responses import Response
 
 from patron.api.deps import Db
-from patron.console import customer_activity
+from patron.console import customer_activity, customer_merges
 from patron.console.pages import Pages, redirect
 from patron.console.web import (
     ROOT,
@@ -51,6 +60,7 @@ from patron.context import RequestContext
 from patron.customers import catalog, queries
 from patron.customers.commands import INT64_MAX, CustomerRef, SourceAccount, UpdateStatus
 from patron.customers.erasure_state import ErasureState, erasure_state
+from patron.customers.merge_undo import UndoMerge, Undone, undo_merge
 from patron.customers.service import update_status
 from patron.customers.views import CustomerView
 from patron.db.engine import Database
@@ -71,6 +81,7 @@ GOODWILL_SHOWN = 10
 EMBEDS = "mlp,expirySchedules"
 NO_CUSTOMER = "There is no such customer in this org."
 MAX_REASON = 500
+MERGED = 8069  # Fetch Customer Details of a merged-away customer
 
 # The confirmations a change ends with (?done=...); anything else shows nothing.
 DONE = {
@@ -81,6 +92,7 @@ DONE = {
     "goodwill-pending": "The goodwill request was filed; it waits for an approval.",
     "goodwill-approved": "The goodwill request was approved and its points credited.",
     "goodwill-rejected": "The goodwill request was rejected.",
+    "undo": "The merge was undone.",
 }
 
 KINDS = {
@@ -251,6 +263,9 @@ class Forms:
 
     errors: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    # An undo's refusal (merge id, message), or the answer of an undo just made.
+    refusal: tuple[int, str] | None = None
+    undone: Undone | None = None
 
 
 async def _render(
@@ -261,10 +276,12 @@ async def _render(
     customer_id: int,
     forms: Forms | None = None,
     status: int = 200,
+    done: str = "",
 ) -> Response:
     ctx = context(request, operator)
     config = ctx.config
     when = _when(config.timezone)
+    f = forms or Forms()
     wanted = {}
     for key, value in request.query_params.items():
         if key.startswith("ledger_page_") and key[12:].isdigit() and len(key) < 40:
@@ -272,6 +289,8 @@ async def _render(
     try:
         loaded = await db.read(_reads, ctx, customer_id, wanted)
     except NotFound as exc:
+        if exc.code == MERGED:
+            return await _merged_page(request, pages, db, operator, ctx, customer_id, f, status, done)
         return not_found(pages, operator, NO_CUSTOMER if exc.code == 8015 else exc.message)
     view = loaded.details.customer
     held = _programs(loaded.details, config, when)
@@ -292,8 +311,8 @@ async def _render(
         for g in (loaded.goodwill.items if loaded.goodwill else [])
     ]
     activity = await customer_activity.context_for(request, db, ctx, customer_id)
-    done = request.query_params.get("done", "")
-    f = forms or Forms()
+    merged = await _merges(request, db, ctx, customer_id, f)
+    done = done or request.query_params.get("done", "")
     erased = view.status_label == config.deleted_label
     return pages.render(
         "customer.html",
@@ -332,6 +351,49 @@ async def _render(
         values=f.values,
         timezone=config.timezone,
         **activity,
+        **merged,
+        **page(operator, ""),
+    )
+
+
+async def _merges(
+    request: Request, db: Database, ctx: RequestContext, customer_id: int, forms: Forms
+) -> dict[str, Any]:
+    return await customer_merges.context_for(
+        request,
+        db,
+        ctx,
+        customer_id,
+        when=_when(ctx.config.timezone),
+        refusal=forms.refusal,
+        confirm=forms.values.get("undo_confirm", ""),
+        undone=forms.undone,
+    )
+
+
+async def _merged_page(
+    request: Request,
+    pages: Pages,
+    db: Database,
+    operator: Operator,
+    ctx: RequestContext,
+    customer_id: int,
+    forms: Forms,
+    status: int,
+    done: str,
+) -> Response:
+    """A merged-away customer: a link to the customer it went into, and its merges (where an
+    undo gives it its record back)."""
+    merged = await _merges(request, db, ctx, customer_id, forms)
+    newest = await db.read(customer_merges.merges_read, ctx, customer_id, 1)
+    return pages.render(
+        "customer_merged.html",
+        status,
+        customer_id=customer_id,
+        survivor_id=customer_merges.merged_into(newest.page.items, customer_id),
+        done=DONE.get(done or request.query_params.get("done", ""), ""),
+        timezone=ctx.config.timezone,
+        **merged,
         **page(operator, ""),
     )
 
@@ -580,3 +642,34 @@ async def decide_goodwill(
         forms.errors["decision"] = exc.message
         return await _render(request, pages, db, operator, cid, forms, exc.status)
     return _back(cid, "goodwill-approved" if decision == gw.APPROVED else "goodwill-rejected", "goodwill")
+
+
+@router.post("/customers/{customer_id}/merges/{merge_id}/undo")
+async def undo(
+    request: Request, customer_id: str, merge_id: str, pages: PagesDep, db: Db, operator: MaybeOperator
+) -> Response:
+    """Undo Customer Merge, as POST /v2/customers/merge/{mergeId}/undo does; the operator
+    types the merge's id to confirm. The answer is the page with what went back and what
+    stayed with the survivor (an undo's answer is not stored, so it is shown here, once)."""
+    form = await posted(request, pages, operator)
+    if isinstance(form, Response):
+        return form
+    assert operator is not None
+    cid = path_id(customer_id)
+    mid = path_id(merge_id)
+    if cid is None or mid is None:
+        return not_found(pages, operator, NO_CUSTOMER)
+    confirm = form.get("confirm", "").strip()
+    forms = Forms(values={"undo_confirm": confirm})
+    # The answer is the customer's page: its links are built as from that page's path.
+    shown = Request({**request.scope, "path": f"{ROOT}/customers/{cid}"})
+    if confirm != str(mid):
+        forms.refusal = (mid, f"Type the merge's id, {mid}, exactly, to confirm the undo.")
+        return await _render(shown, pages, db, operator, cid, forms, 400)
+    ctx = context(request, operator)
+    try:
+        result = await db.write(undo_merge, ctx, UndoMerge(mid))
+    except PatronError as exc:
+        forms.refusal = (mid, exc.message)
+        return await _render(shown, pages, db, operator, cid, forms, exc.status)
+    return await _render(shown, pages, db, operator, cid, Forms(undone=result), 200, "undo")

@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Protocol
 
 import asyncpg
@@ -135,6 +136,10 @@ class Tx:
         """Insert rows whose result nobody reads back (PostgreSQL sends them with the next
         statement that needs an answer, or with COMMIT: one round trip for many writes)."""
         raise NotImplementedError
+
+    async def copy(self, table: Table, rows: Sequence[Mapping[str, Any]], /) -> None:
+        """Rows of one org written in bulk: COPY on PostgreSQL, `insert` elsewhere."""
+        await self.insert(table, rows)
 
     async def later(self, q: Q, /, **params: Any) -> None:
         """An UPDATE or DELETE whose row count nobody needs; on PostgreSQL it travels like
@@ -510,6 +515,37 @@ class PgTx(Tx):
                 values = [None if v is None else orjson.dumps(v).decode() for v in values]
             arrays[column] = values
         self._hold(table.pg_fragment(), {table.name}, arrays)
+
+    async def copy(self, table: Table, rows: Sequence[Mapping[str, Any]], /) -> None:
+        """Rows of one org written with a binary COPY, for bulk loads (the import): it skips
+        the parameter arrays of `insert`, whose encoding costs more than the write. What is
+        held back goes first (parents before children). A sequence column is filled from ids
+        taken in the rows' order. One org per COPY, checked here: Citus routes each row by
+        its org_id, and a load stays on one shard. Tables with a jsonb column go through
+        `insert`."""
+        if not rows:
+            return
+        if any(kind == "jsonb" for _, kind in table.columns):
+            # The pool's jsonb codec is text; a binary COPY would need a binary one.
+            await self.insert(table, rows)
+            return
+        orgs = {r["org_id"] for r in rows}
+        if len(orgs) != 1:
+            raise ValueError(f"a COPY writes one org's rows, not {sorted(orgs)}")
+        await self.flush()
+        await self._begin()
+        names = [c for c, _ in table.columns]
+        row_of = itemgetter(*names)  # every table has org_id and more: a tuple each
+        records = [row_of(r) for r in rows]
+        if table.sequence is not None:
+            ids = await self.ids(table.sequence[1], len(records))
+            names.append(table.sequence[0])
+            records = [(*record, taken) for record, taken in zip(records, ids, strict=True)]
+        self._count(f"COPY {table.name} ({', '.join(names)}) FROM STDIN (FORMAT binary)")
+        try:
+            await self._conn.copy_records_to_table(table.name, records=records, columns=names)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc)) from None
 
     async def later(self, q: Q, /, **params: Any) -> None:
         text = q.postgresql

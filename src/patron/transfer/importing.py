@@ -267,8 +267,8 @@ class _Sorted:
 
 
 class _Gathering(Tx):
-    """A transaction whose inserts are gathered per table and sent together, as one
-    multi-row insert each, before any other statement and at flush. Whatever the import's
+    """A transaction whose inserts are gathered per table and sent together, one COPY each
+    on PostgreSQL (one executemany on SQLite), before any other statement and at flush. Whatever the import's
     registrations do besides inserting (reads, updates, ids) still happens in order."""
 
     def __init__(self, tx: Tx) -> None:
@@ -285,7 +285,7 @@ class _Gathering(Tx):
     async def send(self) -> None:
         gathered, self._rows = self._rows, {}
         for table, rows in gathered.items():
-            await self.real.insert(table, rows)
+            await self.real.copy(table, rows)  # COPY on PostgreSQL, executemany on SQLite
 
     async def insert(self, table: Table, rows: Sequence[Mapping[str, Any]], /) -> None:
         self._rows.setdefault(table, []).extend(rows)
