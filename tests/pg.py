@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.ports import free_port
+
 
 def _bindir() -> Path:
     found = shutil.which("initdb")
@@ -30,12 +32,6 @@ def _bindir() -> Path:
         "PostgreSQL server binaries (initdb, pg_ctl) are not installed: "
         "apt-get install postgresql, or set PATRON_TEST_POSTGRES_URL"
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _demote() -> tuple[Callable[[], None] | None, int | None, int | None]:
@@ -104,7 +100,7 @@ def start(durable: bool = False) -> PostgresServer:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200"
     if not durable:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,17 +23,12 @@ from patron.config import Settings
 from patron.db.migrate import upgrade
 from patron.main import create_app
 from patron.readiness import code_head
+from tests.ports import free_port
 from tests.support import register_body
 
 PATRON = [sys.executable, "-m", "patron.cli"]
 CLIENTS = 4  # concurrent registering clients
 BEFORE = 300  # registrations acknowledged before the backup starts, at least
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(tmp_path: Path, name: str) -> dict[str, str]:
@@ -84,7 +78,7 @@ async def test_a_backup_under_load_restores_every_write_acknowledged_before_it(t
     assert code == 0, err
     creds = json.loads(out)
     auth = (creds["username"], creds["password"])
-    port = _free_port()
+    port = free_port()
     server = await _start_server(env, port)
 
     acknowledged: dict[int, str] = {}  # customer id -> mobile, in the order answered

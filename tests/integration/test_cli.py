@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.ports import free_port
 
 PATRON = [sys.executable, "-m", "patron.cli"]
 
@@ -64,16 +65,10 @@ def test_config_set_replaces_the_document(env: dict[str, str]) -> None:
     assert json.loads(patron(env, "config", "get", "--org", str(org)).stdout)["customFields"] == ["employee"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_run_serves_health_and_the_api_on_the_configured_port(env: dict[str, str], tmp_path: Path) -> None:
     creds = json.loads(patron(env, "org", "create", "Acme", "--json").stdout)
     assert patron(env, "demo", "load", "--org", str(creds["orgId"]), "--customers", "5").returncode == 0
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     with log.open("w") as sink:
         server = subprocess.Popen(
@@ -200,7 +195,7 @@ def test_run_says_where_codes_go_and_its_worker_sends_them(env: dict[str, str], 
     config = tmp_path / "org.json"
     config.write_text(json.dumps({"sources": {"WEBSITE": []}}))
     creds = json.loads(patron(env, "org", "create", "Acme", "--config", str(config), "--json").stdout)
-    port, messages = _free_port(), tmp_path / "codes" / "messages.jsonl"
+    port, messages = free_port(), tmp_path / "codes" / "messages.jsonl"
     out = tmp_path / "server.out"
     with out.open("w") as sink:
         server = subprocess.Popen(

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.ports import free_port
 from tests.support import register_body
 from tests.webhooks.receiver import Received, Receiver
 
@@ -30,12 +30,6 @@ PATRON = [sys.executable, "-m", "patron.cli"]
 CONNECTIONS = 32
 ROUNDS = 3  # each kill lands at a random point of the group-commit cycle
 PER_ROUND = 150
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _database_url(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
@@ -150,7 +144,7 @@ async def test_every_acknowledged_registration_survives_a_sigkill_and_is_deliver
     env = {
         **os.environ,
         "PATRON_DATABASE_URL": await _database_url(engine, tmp_path, request),
-        "PATRON_PORT": str(_free_port()),
+        "PATRON_PORT": str(free_port()),
         "PATRON_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
         "PATRON_SECRET_KEY_FILE": str(tmp_path / "unused.key"),
         "PATRON_WEBHOOK_ALLOW_PRIVATE": "true",

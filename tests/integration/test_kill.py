@@ -44,8 +44,9 @@ import pytest
 
 from patron.config import Settings
 from patron.db.engine import create_database
-from tests.integration.test_crash import PATRON, _cli, _database_url, _free_port
+from tests.integration.test_crash import PATRON, _cli, _database_url
 from tests.loyalty.support import loyalty_config
+from tests.ports import free_port
 from tests.support import rows
 from tests.webhooks.receiver import Received, Receiver
 
@@ -90,8 +91,9 @@ class Cluster:
     """`patron run` (N API processes and its delivery worker) plus, on PostgreSQL, a second
     `patron worker`, as an operator would run them; `kill_one` SIGKILLs one at random."""
 
-    def __init__(self, engine: str, env: dict[str, str], rng: random.Random) -> None:
+    def __init__(self, engine: str, env: dict[str, str], rng: random.Random, log: Path) -> None:
         self.engine = engine
+        self.log = log  # every process's stderr, appended: the reason when one fails
         self.env = env
         self.rng = rng
         self.port = int(env["PATRON_PORT"])
@@ -100,9 +102,11 @@ class Cluster:
         self.kills: dict[str, int] = defaultdict(int)
 
     def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [*PATRON, *args], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        with self.log.open("ab") as log:
+            return subprocess.Popen([*PATRON, *args], env=self.env, stdout=subprocess.DEVNULL, stderr=log)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     async def start(self) -> None:
         self.run = self._spawn("run")
@@ -114,7 +118,8 @@ class Cluster:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as http:
             while time.monotonic() < deadline:
-                assert self.run is not None and self.run.poll() is None, "patron run exited"
+                assert self.run is not None
+                assert self.run.poll() is None, f"patron run exited ({self.run.poll()}):\n{self.log_tail()}"
                 try:
                     if (await http.get(f"http://127.0.0.1:{self.port}/health")).status_code == 200:
                         return
@@ -316,7 +321,7 @@ async def test_processes_killed_at_random_lose_nothing_acknowledged_and_send_not
     env = {
         **os.environ,
         "PATRON_DATABASE_URL": url,
-        "PATRON_PORT": str(_free_port()),
+        "PATRON_PORT": str(free_port()),
         "PATRON_WORKERS": str(API_PROCESSES[engine]),
         "PATRON_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
         "PATRON_SECRET_KEY_FILE": str(tmp_path / "unused.key"),
@@ -335,7 +340,7 @@ async def test_processes_killed_at_random_lose_nothing_acknowledged_and_send_not
     creds = await _cli(env, "org", "create", "Kill", "--config", str(config), "--json")
     org_id = int(str(creds["orgId"]))
     await _cli(env, "webhooks", "add", "--org", str(org_id), "--url", receiver.url(), "--json")
-    cluster = Cluster(engine, env, rng)
+    cluster = Cluster(engine, env, rng, tmp_path / "processes.log")
     load = Load(f"http://127.0.0.1:{cluster.port}", (str(creds["username"]), str(creds["password"])))
     started = time.monotonic()
     try:

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from tests.ports import free_port
+
 PATRON = [sys.executable, "-m", "patron.cli"]
 KEYS = ("timestamp", "level", "logger", "event")
 LEVELS = {"debug", "info", "warning", "error", "critical"}
@@ -40,14 +42,8 @@ def json_lines(stderr: str) -> list[dict[str, Any]]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_migrate_and_run_write_only_json_lines(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PATRON_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'logs.db'}",

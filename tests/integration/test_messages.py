@@ -7,7 +7,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -36,6 +35,7 @@ from patron.messages.sender import (
     sender_from,
 )
 from patron.webhooks.secrets import SecretBox
+from tests.ports import free_port
 
 
 def message(**changes: Any) -> Message:
@@ -60,12 +60,6 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.mails.append(message_from_bytes(envelope.content))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

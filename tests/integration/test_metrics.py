@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from patron import metrics
 from tests.conftest import Harness, OrgClient
+from tests.ports import free_port
 from tests.support import register_body
 from tests.webhooks.receiver import Receiver, Reply
 
@@ -170,12 +170,6 @@ def test_processes_sharing_a_directory_add_up(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("gauge_live*.db"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_patron_run_with_two_api_processes_answers_for_both(tmp_path: Path) -> None:
     env = {
         **os.environ,
@@ -183,7 +177,7 @@ def test_patron_run_with_two_api_processes_answers_for_both(tmp_path: Path) -> N
         "PATRON_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
         "PATRON_IMAGE_STORE": str(tmp_path / "images"),
         "PATRON_HOST": "127.0.0.1",
-        "PATRON_PORT": str(port := _free_port()),
+        "PATRON_PORT": str(port := free_port()),
         "PATRON_WORKERS": "2",
         "PATRON_ACCESS_LOG": "false",
         metrics.ENV: str(shared := tmp_path / "metrics"),

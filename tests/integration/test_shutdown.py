@@ -27,7 +27,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.integration.test_crash import PATRON, _cli, _database_url, _free_port
+from tests.integration.test_crash import PATRON, _cli, _database_url
+from tests.ports import free_port
 from tests.support import register_body
 from tests.webhooks.receiver import Received, Receiver, Reply
 
@@ -121,7 +122,7 @@ async def test_sigterm_finishes_requests_and_deliveries_in_flight_and_loses_noth
     env = {
         **os.environ,
         "PATRON_DATABASE_URL": url,
-        "PATRON_PORT": str(_free_port()),
+        "PATRON_PORT": str(free_port()),
         "PATRON_HOST": "127.0.0.1",
         "PATRON_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
         "PATRON_SECRET_KEY_FILE": str(tmp_path / "unused.key"),
