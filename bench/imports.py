@@ -105,15 +105,20 @@ def patron(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _peak_kib(pid: int) -> int:
-    """A process's peak resident set since its exec (VmHWM), 0 once it is gone."""
+def _status_kib(pid: int, field: str) -> int:
+    """A field of /proc/PID/status in KiB (VmHWM: the peak resident set since exec; VmRSS:
+    the resident set now), 0 once the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError):
         pass
     return 0
+
+
+def _peak_kib(pid: int) -> int:
+    return _status_kib(pid, "VmHWM")
 
 
 def _children(pid: int) -> list[int]:
@@ -126,18 +131,24 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def run_import(env: dict[str, str], org: int, path: Path, batch: int) -> tuple[dict[str, Any], int, int]:
+def run_import(
+    env: dict[str, str], org: int, path: Path, batch: int, trace: list[tuple[float, int]] | None = None
+) -> tuple[dict[str, Any], int, int]:
     """The import as a child process: its JSON summary, its peak RSS and its planning
     process's, in KiB. Each is read from /proc while they run (VmHWM, the peak since exec):
     the rusage of a child counts the memory of the process it was forked from, before exec,
-    which here is this benchmark holding a whole load of rows."""
+    which here is this benchmark holding a whole load of rows. `trace` gets the import
+    process's resident set (seconds since start, KiB) every sample."""
     argv = [sys.executable, "-m", "patron.cli", "import", "customers", "--org", str(org), str(path)]
     argv += ["--json", "--no-progress", "--batch-size", str(batch)]
     peak = planner = 0
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
+        started = time.monotonic()
         while child.poll() is None:
             peak = max(peak, _peak_kib(child.pid))
+            if trace is not None and (rss := _status_kib(child.pid, "VmRSS")):
+                trace.append((time.monotonic() - started, rss))
             for grandchild in _children(child.pid):
                 planner = max(planner, _peak_kib(grandchild))
             time.sleep(0.2)
@@ -226,7 +237,22 @@ async def pg_raw(dsn: str, rows: dict[str, tuple[list[str], list[tuple[Any, ...]
 # The run -----------------------------------------------------------------------------------
 
 
-def bench_engine(engine: str, work: Path, file: Path, customers: int, batch: int) -> dict[str, Any]:
+def _deciles(trace: list[tuple[float, int]]) -> list[float]:
+    """The import's resident set (MiB) at each tenth of its run, from the first to the last."""
+    if not trace:
+        return []
+    end = trace[-1][0]
+    picks, at = [], 0
+    for tenth in range(11):
+        while at < len(trace) - 1 and trace[at][0] < end * tenth / 10:
+            at += 1
+        picks.append(trace[at][1] / 1024)
+    return picks
+
+
+def bench_engine(
+    engine: str, work: Path, file: Path, customers: int, batch: int, import_only: bool = False
+) -> dict[str, Any]:
     stop = None
     if engine == "sqlite":
         url = f"sqlite+aiosqlite:///{work / 'import.db'}"
@@ -244,8 +270,21 @@ def bench_engine(engine: str, work: Path, file: Path, customers: int, batch: int
         if engine == "sqlite":
             shutil.copy(sqlite_path(url), empty)
         log(f"{engine}: importing {customers:,} customers")
-        summary, rss, planner_rss = run_import(env, org_id, file, batch)
-        log(f"{engine}: {summary['imported']:,} imported in {summary['seconds']:.1f} s; now the raw insert")
+        trace: list[tuple[float, int]] = []
+        summary, rss, planner_rss = run_import(env, org_id, file, batch, trace)
+        log(f"{engine}: {summary['imported']:,} imported in {summary['seconds']:.1f} s")
+        measured = {
+            "engine": engine,
+            "customers": summary["imported"],
+            "import_seconds": summary["seconds"],
+            "peak_rss_mib": rss / 1024,
+            "planner_peak_rss_mib": planner_rss / 1024,
+            "rss_deciles_mib": _deciles(trace),
+            "refused": summary["refused"],
+        }
+        if import_only:
+            return measured
+        log(f"{engine}: the raw insert")
         if engine == "sqlite":
             rows = sqlite_rows(sqlite_path(url), org_id)
             raw = sqlite_raw(empty, rows, batch)
@@ -254,17 +293,7 @@ def bench_engine(engine: str, work: Path, file: Path, customers: int, batch: int
             rows = asyncio.run(pg_rows(dsn, org_id))
             raw = asyncio.run(pg_raw(dsn, rows))
         count = sum(len(found) for _, found in rows.values())
-        return {
-            "engine": engine,
-            "customers": summary["imported"],
-            "rows": count,
-            "import_seconds": summary["seconds"],
-            "raw_seconds": raw,
-            "ratio": raw / summary["seconds"],
-            "peak_rss_mib": rss / 1024,
-            "planner_peak_rss_mib": planner_rss / 1024,
-            "refused": summary["refused"],
-        }
+        return {**measured, "rows": count, "raw_seconds": raw, "ratio": raw / summary["seconds"]}
     finally:
         if stop is not None:
             stop()
@@ -279,6 +308,12 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument(
+        "--import-only",
+        action="store_true",
+        help="time the import and trace its memory, without the raw load (which reads every row"
+        " back into memory: a million customers' rows are several GiB)",
+    )
     args = parser.parse_args()
     customers = args.customers or (20_000 if args.quick else 100_000)
     results = []
@@ -287,9 +322,25 @@ def main() -> None:
         try:
             file = work / "customers.jsonl"
             write_file(file, customers)
-            results.append(bench_engine(engine, work, file, customers, args.batch_size))
+            results.append(bench_engine(engine, work, file, customers, args.batch_size, args.import_only))
         finally:
             shutil.rmtree(work, ignore_errors=True)
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2))
+    if args.import_only:
+        print(
+            "| engine | customers | import s | customers/s | peak RSS MiB (import, planning)"
+            " | RSS MiB at each tenth of the run |"
+        )
+        print("|---|---|---|---|---|---|")
+        for r in results:
+            tenths = ", ".join(f"{m:.0f}" for m in r["rss_deciles_mib"])
+            print(
+                f"| {r['engine']} | {r['customers']:,} | {r['import_seconds']:.1f} |"
+                f" {r['customers'] / r['import_seconds']:,.0f} |"
+                f" {r['peak_rss_mib']:.0f}, {r['planner_peak_rss_mib']:.0f} | {tenths} |"
+            )
+        return
     kind = {"sqlite": "executemany", "postgresql": "COPY"}
     print(
         "| engine | customers | rows | import s | import customers/s | raw | raw s | ratio | target"
@@ -303,8 +354,6 @@ def main() -> None:
             f" {r['customers'] / r['import_seconds']:,.0f} | {kind[r['engine']]} | {r['raw_seconds']:.2f} |"
             f" {r['ratio']:.2f} | >= 0.3: {met} | {r['peak_rss_mib']:.0f}, {r['planner_peak_rss_mib']:.0f} |"
         )
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
