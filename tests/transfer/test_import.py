@@ -230,3 +230,55 @@ async def test_an_import_gives_the_same_customers_and_events_as_the_api(
     by_import = [normalise(p, other_client.org_id) for p in await outbox(harness, other_client.org_id)]
     assert len(by_import) == 4
     assert sorted(map(json.dumps, by_import)) == sorted(map(json.dumps, by_api))
+
+
+async def test_lines_sharing_identifiers_across_batches_come_out_as_the_api_would_have_them(
+    client: OrgClient, other_client: OrgClient, harness: Harness, tmp_path: Path
+) -> None:
+    """Batches of two, each line leaning on the batch before it: the import answers each
+    line as the API answered it, and a line repeated at a batch's start is skipped."""
+    m1, m2, m3, m4, e1, e2 = mobile(), mobile(), mobile(), mobile(), email(), email()
+    lines: list[dict[str, Any]] = [
+        register_body(m1, extra=[{"type": "email", "value": e1}]),
+        register_body(m2),
+        # batch 2: the mobile of line 2 in another source (a merge), then a line that
+        # shares only the email of that one
+        register_body(m2, source="WECHAT", account_id="WECHAT-CM", extra=[{"type": "email", "value": e2}]),
+        register_body(m3, extra=[{"type": "email", "value": e2}]),
+        # batch 3: a new customer, and the mobile of line 4 in another source
+        register_body(m4),
+        register_body(m3, source="WECHAT", account_id="WECHAT-CM", first="Tommy"),
+        # batch 4: line 5 again, as a re-run would find it
+        register_body(m4),
+    ]
+    through_api = []
+    for body in lines[:-1]:
+        answer = await client.post("/v2/customers", json=body)
+        through_api.append(answer.json())
+    path = write_jsonl(tmp_path / "customers.jsonl", lines)
+
+    summary = await run_import(harness, other_client, path, batch_size=2)
+
+    def outcome(answer: dict[str, Any]) -> str:
+        if answer.get("errors"):
+            return f"refused {answer['errors'][0]['code']}"
+        return "merged" if any(w["code"] == 8050 for w in answer.get("warnings", [])) else "imported"
+
+    expected = [outcome(a) for a in through_api]
+    assert summary.skipped == 1
+    assert summary.merged == expected.count("merged") >= 1
+    assert summary.imported == expected.count("imported")
+    assert [f"refused {r['code']}" for r in refused(path)] == [o for o in expected if o.startswith("refused")]
+    for source, value, account in (
+        ("INSTORE", m1, None),
+        ("INSTORE", m2, None),
+        ("WECHAT", m2, "WECHAT-CM"),
+        ("INSTORE", m4, None),
+        ("WECHAT", m3, "WECHAT-CM"),
+    ):
+        mine = await view(client, await lookup(client, source, "mobile", value, account))
+        theirs = await view(other_client, await lookup(other_client, source, "mobile", value, account))
+        assert normalise(theirs, other_client.org_id) == normalise(mine, client.org_id)
+    assert len(await customer_ids(harness, other_client.org_id)) == len(
+        await customer_ids(harness, client.org_id)
+    )

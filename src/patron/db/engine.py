@@ -328,14 +328,23 @@ def postgres_dsn(url: str) -> str:
     return f"postgresql://{rest}"
 
 
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)  # jsonb's binary form: a version byte, then the text
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return orjson.loads(memoryview(data)[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(
-            name,
-            encoder=lambda value: orjson.dumps(value).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
-        )
+    # Binary codecs: a binary COPY (the import's) carries jsonb columns too, and parameters
+    # and results skip a text round of their own.
+    await conn.set_type_codec(
+        "json", encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
 
 
 async def _reset_connection(conn: asyncpg.Connection) -> None:

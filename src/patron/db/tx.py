@@ -521,13 +521,9 @@ class PgTx(Tx):
         the parameter arrays of `insert`, whose encoding costs more than the write. What is
         held back goes first (parents before children). A sequence column is filled from ids
         taken in the rows' order. One org per COPY, checked here: Citus routes each row by
-        its org_id, and a load stays on one shard. Tables with a jsonb column go through
-        `insert`."""
+        its org_id, and a load stays on one shard. jsonb columns go by the pool's binary
+        jsonb codec (db/engine.py)."""
         if not rows:
-            return
-        if any(kind == "jsonb" for _, kind in table.columns):
-            # The pool's jsonb codec is text; a binary COPY would need a binary one.
-            await self.insert(table, rows)
             return
         orgs = {r["org_id"] for r in rows}
         if len(orgs) != 1:
